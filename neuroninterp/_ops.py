@@ -1,0 +1,108 @@
+"""The operator table: every primitive a formula may use.
+
+Each operator has a name (as users write it in ``operators=``), an arity, an
+opcode understood by the compiled evaluator in ``_vm``, a default complexity
+and its sympy counterpart. Nothing else in the package hard-codes operators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import sympy
+
+# Opcodes shared with the compiled evaluator. Leaves first.
+CONST = 0
+VAR = 1
+ADD, SUB, MUL, DIV, POW = 2, 3, 4, 5, 6
+NEG, SIN, COS, EXP, LOG, SQRT, SQUARE, CUBE, TANH, ABS, INV = 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17
+N_OPCODES = 18
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    arity: int
+    opcode: int
+    sympy: Callable[..., sympy.Expr]
+    complexity: int = 1
+
+
+def _inv(a: sympy.Expr) -> sympy.Expr:
+    return 1 / a
+
+
+OPERATORS: dict[str, Operator] = {
+    op.name: op
+    for op in [
+        Operator("+", 2, ADD, lambda a, b: a + b),
+        Operator("-", 2, SUB, lambda a, b: a - b),
+        Operator("*", 2, MUL, lambda a, b: a * b),
+        Operator("/", 2, DIV, lambda a, b: a / b),
+        Operator("pow", 2, POW, lambda a, b: a**b),
+        Operator("neg", 1, NEG, lambda a: -a),
+        Operator("sin", 1, SIN, sympy.sin),
+        Operator("cos", 1, COS, sympy.cos),
+        Operator("exp", 1, EXP, sympy.exp),
+        Operator("log", 1, LOG, sympy.log),
+        Operator("sqrt", 1, SQRT, sympy.sqrt),
+        Operator("square", 1, SQUARE, lambda a: a**2),
+        Operator("cube", 1, CUBE, lambda a: a**3),
+        Operator("tanh", 1, TANH, sympy.tanh),
+        Operator("abs", 1, ABS, sympy.Abs),
+        Operator("inv", 1, INV, _inv),
+    ]
+}
+
+ALIASES = {
+    "add": "+", "plus": "+", "sub": "-", "minus": "-", "mul": "*", "mult": "*",
+    "times": "*", "div": "/", "divide": "/", "^": "pow", "**": "pow",
+}
+
+DEFAULT_OPERATORS: tuple[str, ...] = ("+", "-", "*", "/", "sin", "exp")
+BY_OPCODE: dict[int, Operator] = {op.opcode: op for op in OPERATORS.values()}
+
+
+def operator_names() -> list[str]:
+    return list(OPERATORS)
+
+
+def resolve_operators(
+    names: Iterable[str], complexity: Mapping[str, int] | None = None
+) -> list[Operator]:
+    """Turn user-facing operator names into ``Operator`` objects.
+
+    >>> [op.opcode for op in resolve_operators(["+", "sin"])]
+    [2, 8]
+    """
+    if isinstance(names, str):
+        raise TypeError(f"operators must be a list of names, got the string {names!r}")
+    ops: list[Operator] = []
+    for raw in names:
+        name = ALIASES.get(str(raw).strip().lower(), str(raw).strip().lower())
+        if name not in OPERATORS:
+            raise ValueError(
+                f"operators: unknown operator {raw!r}; valid ones are {operator_names()}"
+            )
+        op = OPERATORS[name]
+        if op not in ops:
+            ops.append(op)
+    if not ops:
+        raise ValueError("operators: give at least one operator, e.g. ['+', '*']")
+    weights = dict(complexity or {})
+    for key, value in weights.items():
+        name = ALIASES.get(key, key)
+        if name not in OPERATORS:
+            raise ValueError(
+                f"operator_complexity: unknown operator {key!r}; valid ones are {operator_names()}"
+            )
+        if int(value) < 1:
+            raise ValueError(f"operator_complexity[{key!r}] must be >= 1, got {value!r}")
+    resolved = []
+    for op in ops:
+        w = weights.get(op.name)
+        if w is None:
+            w = next((v for k, v in weights.items() if ALIASES.get(k) == op.name), None)
+        resolved.append(op if w is None else Operator(op.name, op.arity, op.opcode, op.sympy, int(w)))
+    return resolved

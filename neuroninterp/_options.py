@@ -1,0 +1,102 @@
+"""Search options, defined once.
+
+``interpret``, ``classify`` and every adapter accept these as plain keyword
+arguments with the same names; ``SearchOptions.from_kwargs`` validates them
+and names the valid ones when a keyword is unknown.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from ._ops import DEFAULT_OPERATORS, Operator, resolve_operators
+
+
+@dataclass
+class SearchOptions:
+    """Every knob of the symbolic search.
+
+    operators: names of the allowed primitives (default ``+ - * / sin exp``;
+        also ``pow neg cos log sqrt square cube tanh abs inv``).
+    operator_complexity: complexity of an operator node (default 1 each),
+        e.g. ``{"exp": 2}``. Variables and constants count 1.
+    max_size: largest formula complexity searched.
+    time_budget: seconds the search may run (None: no limit; then give
+        ``max_evals``).
+    max_evals: stop after this many formula evaluations (None: no limit).
+    early_stop: stop soon after a formula's loss on all points is below this
+        (None: never). The default ends a search on exact gradients once an
+        exact formula is found; on a network's gradients it is rarely reached.
+    seed: seed of the one random generator (same seed and ``n_jobs=1``: same
+        front).
+    n_jobs: worker processes (None: all cores).
+    batch_size: points in each mini-batch used to score new formulas.
+    progress: show a live progress display (None: only on a terminal).
+    populations, population_size: shape of the island model.
+    """
+
+    operators: Sequence[str] = DEFAULT_OPERATORS
+    operator_complexity: Mapping[str, int] | None = None
+    max_size: int = 30
+    time_budget: float | None = 60.0
+    max_evals: int | None = None
+    early_stop: float | None = 1e-9
+    seed: int | None = 0
+    n_jobs: int | None = None
+    batch_size: int = 100
+    progress: bool | None = None
+    populations: int = 12
+    population_size: int = 40
+    resolved: list[Operator] = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.operators = tuple(self.operators) if not isinstance(self.operators, str) else self.operators
+        self.resolved = resolve_operators(self.operators, self.operator_complexity)
+        _check_int("max_size", self.max_size, 3)
+        _check_int("batch_size", self.batch_size, 2)
+        _check_int("populations", self.populations, 1)
+        _check_int("population_size", self.population_size, 4)
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise ValueError(f"time_budget must be a positive number of seconds or None, got {self.time_budget!r}")
+        if self.max_evals is not None:
+            _check_int("max_evals", self.max_evals, 1)
+        if self.time_budget is None and self.max_evals is None:
+            raise ValueError("give time_budget or max_evals (or both): otherwise the search never ends")
+        if self.early_stop is not None and not self.early_stop >= 0:
+            raise ValueError(f"early_stop must be >= 0 or None, got {self.early_stop!r}")
+        if self.n_jobs is not None:
+            _check_int("n_jobs", self.n_jobs, 1)
+        if self.seed is not None and not isinstance(self.seed, int):
+            raise TypeError(f"seed must be an int or None, got {self.seed!r}")
+
+    @property
+    def workers(self) -> int:
+        return self.n_jobs or max(1, os.cpu_count() or 1)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls) if f.init]
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> SearchOptions:
+        """Build options from keyword arguments, rejecting unknown ones by name."""
+        unknown = sorted(set(kwargs) - set(cls.names()))
+        if unknown:
+            raise TypeError(
+                f"unknown search option(s) {unknown}; valid search options are {cls.names()}"
+            )
+        return cls(**kwargs)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("resolved", None)
+        d["operators"] = list(self.operators)
+        return d
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")

@@ -1,0 +1,362 @@
+"""The evolutionary search for formulas whose gradient direction matches the unit's.
+
+Islands of formulas evolve by regularized evolution (a child replaces the
+oldest member), scored on mini-batches by the gradient-matching loss with a
+parsimony pressure. A hall of fame keeps, for each complexity, the best formula
+confirmed on all points; its members migrate back into the islands.
+Constants of promising formulas are fitted by Levenberg-Marquardt on the
+residual vector of direction differences.
+
+``run_search`` is the entry point; it also runs several worker processes and
+merges their halls of fame (``n_jobs``).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _vm
+from ._formula import Formula
+from ._gradient_set import GradientSet
+from ._mutate import Grammar, fold_constants
+from ._ops import CONST
+from ._options import SearchOptions
+
+PARSIMONY = 0.04  # log-loss penalty per unit of complexity in tournaments
+TOURNAMENT = 6
+CHILDREN_PER_GENERATION = 0.25  # fraction of an island replaced each generation
+FIT_CHILD_CONSTANTS = 0.5  # chance that a new child's constants are fitted before scoring
+EPS = 1e-14  # floor of the loss inside logarithms
+
+
+@dataclass
+class Targets:
+    """The points and unit target directions the loss is computed on."""
+
+    Xt: np.ndarray  # (d, n)
+    Ut: np.ndarray  # (d, n)
+    w: np.ndarray  # (n,) bool
+
+    @classmethod
+    def from_gradient_set(cls, gs: GradientSet) -> Targets:
+        keep = gs.has_direction
+        return cls(
+            np.ascontiguousarray(gs.X[keep].T),
+            np.ascontiguousarray(gs.gradients[keep].T),
+            np.ones(int(keep.sum()), dtype=bool),
+        )
+
+    @property
+    def n(self) -> int:
+        return self.Xt.shape[1]
+
+    def take(self, rows: np.ndarray) -> Targets:
+        return Targets(
+            np.ascontiguousarray(self.Xt[:, rows]), np.ascontiguousarray(self.Ut[:, rows]), self.w[rows]
+        )
+
+    def losses(self, formulas: list[Formula]) -> np.ndarray:
+        codes: list[int] = []
+        args: list[int] = []
+        vals: list[float] = []
+        starts = [0]
+        for f in formulas:
+            codes += f.code
+            args += f.arg
+            vals += f.val
+            starts.append(len(codes))
+        return _vm.loss_many(
+            np.asarray(codes, dtype=np.int64), np.asarray(args, dtype=np.int64),
+            np.asarray(vals, dtype=np.float64), np.asarray(starts, dtype=np.int64),
+            self.Xt, self.Ut, self.w,
+        )
+
+    def loss(self, f: Formula) -> float:
+        code, arg, val = f.arrays()
+        return float(_vm.loss(code, arg, val, self.Xt, self.Ut, self.w))
+
+
+def optimize_constants(f: Formula, t: Targets, max_iter: int = 30) -> tuple[Formula, float]:
+    """Fit the constants of ``f`` to ``t`` (Levenberg-Marquardt, compiled);
+    returns the better of the fitted and the original formula, with its loss."""
+    spots = [i for i, c in enumerate(f.code) if c == CONST]
+    code, arg, val = f.arrays()
+    before = float(_vm.loss(code, arg, val, t.Xt, t.Ut, t.w))
+    if not spots:
+        return f, before
+    try:
+        fitted, _ = _vm.fit_constants(code, arg, val, np.asarray(spots, dtype=np.int64),
+                                      t.Xt, t.Ut, t.w, max_iter)
+    except Exception:  # singular systems in LAPACK surface as generic errors
+        return f, before
+    if not np.all(np.isfinite(fitted)):
+        return f, before
+    out = Formula(list(f.code), list(f.arg), [float(v) for v in fitted])
+    after = t.loss(out)
+    return (out, after) if after < before else (f, before)
+
+
+@dataclass
+class HallOfFame:
+    """The best formula at each complexity, confirmed on all points."""
+
+    entries: dict[int, tuple[float, Formula]] = field(default_factory=dict)
+
+    def loss_at(self, complexity: int) -> float:
+        e = self.entries.get(complexity)
+        return e[0] if e else math.inf
+
+    def offer(self, complexity: int, loss: float, f: Formula) -> bool:
+        if math.isfinite(loss) and loss < self.loss_at(complexity):
+            self.entries[complexity] = (loss, f)
+            return True
+        return False
+
+    def best(self) -> tuple[float, Formula] | None:
+        if not self.entries:
+            return None
+        return min(self.entries.values(), key=lambda e: e[0])
+
+    def front(self) -> list[tuple[int, float, Formula]]:
+        """Entries that beat every simpler entry, by complexity."""
+        out = []
+        best = math.inf
+        for c in sorted(self.entries):
+            loss, f = self.entries[c]
+            if loss < best:
+                out.append((c, loss, f))
+                best = loss
+        return out
+
+
+@dataclass
+class Member:
+    formula: Formula
+    size: int
+    loss: float = math.inf  # on the current mini-batch
+    born: int = 0
+    fitness: float = math.inf  # log-loss plus parsimony; lower is better
+
+    def set_loss(self, loss: float) -> None:
+        self.loss = loss if math.isfinite(loss) else math.inf
+        self.fitness = math.log(self.loss + EPS) + PARSIMONY * self.size if math.isfinite(loss) else math.inf
+
+
+def _fitness(m: Member) -> float:
+    return m.fitness
+
+
+class Island:
+    def __init__(self, members: list[Member]):
+        self.members = members
+
+
+class Search:
+    """One process's share of the search: some islands and a hall of fame."""
+
+    def __init__(self, targets: Targets, options: SearchOptions, seed: int | None, n_islands: int):
+        self.opt = options
+        self.all = targets
+        self.rng = random.Random(seed)
+        weights = {op.opcode: op.complexity for op in options.resolved}
+        self.grammar = Grammar([op.opcode for op in options.resolved], weights,
+                               targets.Xt.shape[0], options.max_size)
+        self.hof = HallOfFame()
+        self.evals = 0
+        self.generation = 0
+        self.optimized: set[tuple] = set()
+        self.batch = targets
+        self.new_batch()
+        self.islands = [self._new_island() for _ in range(n_islands)]
+
+    # -- data ------------------------------------------------------------------
+    def new_batch(self) -> None:
+        n = self.all.n
+        size = min(n, self.opt.batch_size)
+        if size < n:
+            self.batch = self.all.take(np.array(sorted(self.rng.sample(range(n), size))))
+        else:
+            self.batch = self.all
+
+    def _score(self, members: list[Member]) -> None:
+        losses = self.batch.losses([m.formula for m in members])
+        self.evals += len(members)
+        for m, loss in zip(members, losses.tolist()):
+            m.set_loss(loss)
+
+    def _new_island(self) -> Island:
+        g = self.grammar
+        members = []
+        for _ in range(self.opt.population_size):
+            f = g.random_tree(self.rng, self.rng.randrange(1, 8))
+            members.append(Member(f, g.size(f)))
+        self._score(members)
+        return Island(members)
+
+    # -- selection ---------------------------------------------------------------
+    def tournament(self, island: Island) -> Member:
+        ms = island.members
+        n = len(ms)
+        rand = self.rng.randrange
+        return min((ms[rand(n)] for _ in range(TOURNAMENT)), key=_fitness)
+
+    # -- one generation ------------------------------------------------------------
+    def make_child(self, island: Island) -> Member | None:
+        g = self.grammar
+        for _ in range(8):
+            parent = self.tournament(island).formula
+            r = self.rng.random()
+            if r < 0.12:
+                child = g.crossover(parent, self.tournament(island).formula, self.rng)
+            elif r < 0.16:
+                child = g.random_tree(self.rng, self.rng.randrange(1, 10))
+            else:
+                child = g.mutate(parent, self.rng)
+                if self.rng.random() < 0.2:
+                    child = g.mutate(child, self.rng)
+            child = fold_constants(child)
+            size = g.size(child)
+            if size <= g.max_size:
+                if child.n_constants() and self.rng.random() < FIT_CHILD_CONSTANTS:
+                    child, _ = optimize_constants(child, self.batch, max_iter=8)
+                return Member(child, size, born=self.generation)
+        return None
+
+    def step(self) -> None:
+        """One generation on every island, then hall-of-fame bookkeeping."""
+        self.generation += 1
+        if self.generation % 4 == 0:
+            self.new_batch()
+            for island in self.islands:
+                self._score(island.members)
+        n_children = max(1, int(CHILDREN_PER_GENERATION * self.opt.population_size))
+        for island in self.islands:
+            children = [c for c in (self.make_child(island) for _ in range(n_children)) if c]
+            if not children:
+                continue
+            self._score(children)
+            island.members.sort(key=lambda m: m.born)
+            island.members[: len(children)] = children
+            self._consider(children)
+            self._tune_constants(island)
+        if self.generation % 10 == 0:
+            self.migrate()
+
+    def _consider(self, members: list[Member]) -> None:
+        """Confirm promising members on all points and offer them to the hall of fame."""
+        hopeful = [m for m in members
+                   if math.isfinite(m.loss) and m.loss < 1.5 * self.hof.loss_at(m.size) + 1e-12]
+        if not hopeful:
+            return
+        full = self.all.losses([m.formula for m in hopeful])
+        self.evals += len(hopeful)
+        for m, loss in zip(hopeful, full):
+            f, loss = m.formula, float(loss)
+            if f.n_constants() and loss < 2 * self.hof.loss_at(m.size):
+                skeleton = (tuple(f.code), tuple(f.arg))
+                if skeleton not in self.optimized:
+                    self.optimized.add(skeleton)
+                    f, loss = optimize_constants(f, self._fit_sample())
+                    loss = self.all.loss(f)
+                    self.evals += 1
+                    m.formula = f
+            self.hof.offer(m.size, loss, f)
+
+    def _fit_sample(self) -> Targets:
+        n = self.all.n
+        if n <= 300:
+            return self.all
+        return self.all.take(np.array(sorted(self.rng.sample(range(n), 300))))
+
+    def _tune_constants(self, island: Island) -> None:
+        m = self.tournament(island)
+        if not m.formula.n_constants():
+            return
+        f, _ = optimize_constants(m.formula, self.batch, max_iter=15)
+        if f is not m.formula:
+            m.formula = f
+            self._score([m])
+            self._consider([m])
+
+    def migrate(self) -> None:
+        entries = list(self.hof.entries.values())
+        for k, island in enumerate(self.islands):
+            for _ in range(2):
+                i = self.rng.randrange(len(island.members))
+                if entries and self.rng.random() < 0.6:
+                    f = entries[self.rng.randrange(len(entries))][1]
+                else:
+                    other = self.islands[self.rng.randrange(len(self.islands))]
+                    f = self.tournament(other).formula
+                island.members[i] = Member(f.copy(), self.grammar.size(f), born=self.generation)
+            self._score(island.members)
+
+    def inject(self, formulas: list[Formula]) -> None:
+        """Offer formulas found elsewhere (other workers) to islands and hall of fame."""
+        members = [Member(f, self.grammar.size(f), born=self.generation) for f in formulas]
+        if not members:
+            return
+        self._consider(members)
+        for m in members:
+            island = self.islands[self.rng.randrange(len(self.islands))]
+            island.members[self.rng.randrange(len(island.members))] = m
+        self._score(members)
+
+
+@dataclass
+class SearchResult:
+    hof: HallOfFame
+    evals: int
+    seconds: float
+    stopped: str
+    solved_at: float | None = None
+
+
+def run_search(
+    gs: GradientSet,
+    options: SearchOptions,
+    on_progress: Callable[[float, int, HallOfFame], None] | None = None,
+) -> SearchResult:
+    """Run the search in this process until a stop condition; Ctrl-C stops early
+    and keeps what was found."""
+    targets = Targets.from_gradient_set(gs)
+    t0 = time.perf_counter()
+    search = Search(targets, options, options.seed, options.populations)
+    stopped = "time_budget"
+    solved_at: float | None = None
+    last_report = 0.0
+    try:
+        while True:
+            search.step()
+            now = time.perf_counter() - t0
+            best = search.hof.best()
+            if options.early_stop is not None and best and best[0] <= options.early_stop:
+                if solved_at is None:
+                    solved_at = now
+                if now >= solved_at + grace_seconds(solved_at):
+                    stopped = "early_stop"
+                    break
+            if options.time_budget is not None and now >= options.time_budget:
+                stopped = "time_budget"
+                break
+            if options.max_evals is not None and search.evals >= options.max_evals:
+                stopped = "max_evals"
+                break
+            if on_progress and now - last_report > 0.25:
+                last_report = now
+                on_progress(now, search.evals, search.hof)
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    return SearchResult(search.hof, search.evals, time.perf_counter() - t0, stopped, solved_at)
+
+
+def grace_seconds(solved_at: float) -> float:
+    """How long the search goes on after the first formula below ``early_stop``,
+    to give simpler exact formulas a chance."""
+    return 0.25 * solved_at + 0.5

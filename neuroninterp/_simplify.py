@@ -1,0 +1,173 @@
+"""The simplest equivalent form of a formula.
+
+Two formulas are equivalent here when their normalized gradient fields agree
+at the data points. So besides algebraic simplification (sympy), we may drop
+what cannot change the direction of the gradient: additive constants, a
+positive overall factor, and a monotone function wrapped around the whole
+formula (exp, log, odd powers, sqrt, tanh, 1/T on one-signed T, ...). A
+decreasing wrapper flips the sign, so the result stays oriented: it grows
+where the unit grows.
+
+Every rewrite is checked numerically on the points: it is kept only if the
+signed cosine between the gradients before and after is 1 (to 1e-9) at all
+points, or - for rounding constants - if the loss does not get worse by more
+than a small tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import sympy
+
+from ._formula import Formula
+
+SAME_DIRECTION = 1.0 - 1e-9
+ALGEBRA_MAX_OPS = 14  # sympy.simplify only below this size: it can take seconds on larger ones
+
+
+class Simplifier:
+    """Simplifies formulas against a fixed set of points and target directions."""
+
+    def __init__(self, names: list[str], X: np.ndarray, U: np.ndarray):
+        self.names = names
+        self.X = X
+        self.U = U
+
+    # -- numerical checks --------------------------------------------------------
+    def gradient(self, expr: sympy.Expr) -> np.ndarray | None:
+        try:
+            f = Formula.from_sympy(expr, self.names)
+        except (ValueError, TypeError):
+            return None
+        _, g = f.evaluate(self.X)
+        return g
+
+    def loss(self, expr: sympy.Expr) -> float:
+        g = self.gradient(expr)
+        if g is None:
+            return math.inf
+        with np.errstate(all="ignore"):
+            norms = np.linalg.norm(g, axis=1)
+            cos = np.sum(g * self.U, axis=1) / norms
+        per_point = np.where(np.isfinite(cos) & (norms > 0), 2 - 2 * cos, 4.0)
+        return float(max(0.0, per_point.mean()))
+
+    def same_direction(self, a: sympy.Expr, b: sympy.Expr) -> bool:
+        ga, gb = self.gradient(a), self.gradient(b)
+        if ga is None or gb is None:
+            return False
+        with np.errstate(all="ignore"):
+            na, nb = np.linalg.norm(ga, axis=1), np.linalg.norm(gb, axis=1)
+            cos = np.sum(ga * gb, axis=1) / (na * nb)
+        usable = np.isfinite(cos) & (na > 0)
+        # Points where both are flat or undefined agree trivially; elsewhere the cosine must be 1.
+        return bool(usable.mean() >= 0.99 and (cos[usable] >= SAME_DIRECTION).all()
+                    and ((nb > 0) | ~(na > 0)).all())
+
+    def values(self, expr: sympy.Expr) -> np.ndarray | None:
+        try:
+            v, _ = Formula.from_sympy(expr, self.names).evaluate(self.X)
+        except (ValueError, TypeError):
+            return None
+        return v
+
+    # -- the rewrite ----------------------------------------------------------------
+    def simplest(self, expr: sympy.Expr) -> sympy.Expr:
+        """Simplify until nothing changes (a few rounds at most)."""
+        expr = self.algebra(expr)
+        for _ in range(6):
+            new = self.strip(expr)
+            new = self.tidy_constants(new)
+            new = self.algebra(new)
+            if new == expr:
+                break
+            expr = new
+        return expr
+
+    def algebra(self, expr: sympy.Expr) -> sympy.Expr:
+        """The shortest of a few sympy rewrites that keeps the gradient direction."""
+        options = [expr]
+        rewrites = [sympy.expand, sympy.factor, sympy.cancel]
+        if sympy.count_ops(expr) <= ALGEBRA_MAX_OPS:
+            rewrites.append(sympy.simplify)  # thorough but slow on large formulas
+        for rewrite in rewrites:
+            try:
+                options.append(rewrite(expr))
+            except Exception:  # sympy raises many kinds of errors on odd input
+                continue
+        options.sort(key=lambda e: (sympy.count_ops(e), len(str(e))))
+        for e in options:
+            if e == expr or self.same_direction(expr, e):
+                return e
+        return expr
+
+    def strip(self, expr: sympy.Expr) -> sympy.Expr:
+        """Remove, from the outside in, whatever cannot change the gradient direction."""
+        for _ in range(20):
+            for candidate in self._peel(expr):
+                if candidate != expr and self.same_direction(expr, candidate):
+                    expr = candidate
+                    break
+            else:
+                return expr
+        return expr
+
+    def _peel(self, e: sympy.Expr) -> Iterator[sympy.Expr]:
+        if e.is_Add:
+            rest = [t for t in e.args if not t.free_symbols]
+            if rest:
+                yield sympy.Add(*[t for t in e.args if t.free_symbols])
+        if e.is_Mul:
+            coeff, rest = e.as_coeff_Mul()
+            if coeff.is_Number and coeff != 1 and coeff != -1:
+                yield sympy.sign(coeff) * rest
+            # factors that are one-signed functions of the points would change magnitude only
+            # if they were constants; non-constant factors are kept.
+        if e.is_Pow:
+            base, ex = e.args
+            if ex.is_Number:
+                yield base  # odd powers, sqrt, positive powers of one-signed bases
+                yield -base  # negative powers of one-signed bases, even powers of negative bases
+        if isinstance(e, (sympy.exp, sympy.log, sympy.tanh, sympy.atan, sympy.sinh, sympy.asinh,
+                          sympy.sin, sympy.cos, sympy.Abs)):
+            inner = e.args[0]
+            yield inner
+            yield -inner
+
+    def tidy_constants(self, expr: sympy.Expr) -> sympy.Expr:
+        """Scale so that a coefficient is 1, then round constants to short numbers
+        where the loss does not get measurably worse."""
+        base_loss = self.loss(expr)
+        tol = max(1e-12, 1e-3 * base_loss)
+        best = expr
+        expanded = sympy.expand(expr) if expr.is_Add else expr
+        if expanded.is_Add:
+            coeffs = {abs(t.as_coeff_Mul()[0]) for t in expanded.args if t.free_symbols}
+            for c in sorted(coeffs, key=float):
+                if c not in (0, 1) and c.is_Number:
+                    scaled = sympy.expand(expanded / c)
+                    rounded = self._round(scaled)
+                    if self.loss(rounded) <= base_loss + tol and _shorter(rounded, best):
+                        best = rounded
+        rounded = self._round(best)
+        if self.loss(rounded) <= base_loss + tol:
+            best = rounded
+        return best
+
+    def _round(self, expr: sympy.Expr) -> sympy.Expr:
+        def nice(x: sympy.Float) -> sympy.Expr:
+            v = float(x)
+            for digits in (0, 1, 2, 3):
+                r = round(v, digits)
+                if abs(r - v) <= 1e-6 * max(1.0, abs(v)):
+                    return sympy.nsimplify(r, rational=True) if digits <= 1 else sympy.Float(r, 6)
+            return sympy.Float(v, 6)
+
+        return expr.xreplace({f: nice(f) for f in expr.atoms(sympy.Float)})
+
+
+def _shorter(a: sympy.Expr, b: sympy.Expr) -> bool:
+    return (sympy.count_ops(a), len(str(a))) < (sympy.count_ops(b), len(str(b)))

@@ -1,0 +1,280 @@
+"""Compiled evaluator: value and exact input gradient of formulas, and the loss.
+
+A formula is a prefix program: ``code[i]`` is an opcode from ``_ops``,
+``arg[i]`` the feature index where ``code[i]`` is a variable, and
+``consts[i]`` the number where ``code[i]`` is a constant. The program is run backwards on a stack; each stack slot holds the
+values at all points and the forward-mode gradient (d components) at all
+points. Loops over points are innermost so that numba vectorizes them.
+
+Points are stored feature-major: ``Xt`` has shape (d, n). Invalid arithmetic
+(division by zero, log of a negative, overflow) gives inf/nan, never an
+exception (``error_model="numpy"``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._ops import (
+    ABS, ADD, CONST, COS, CUBE, DIV, EXP, INV, LOG, MUL, NEG, POW, SIN, SQRT, SQUARE, SUB,
+    TANH, VAR,
+)
+
+WORST = 4.0  # |u - v|^2 for opposite unit vectors: the value of a point with no usable gradient
+_JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath=False)
+
+
+@njit(**_JIT)
+def _run(code, arg, consts, Xt, val, grad):  # pragma: no cover - compiled
+    """Run one program; the result is left in ``val[0]`` and ``grad[0]``."""
+    d, n = Xt.shape
+    sp = 0
+    for pos in range(code.shape[0] - 1, -1, -1):
+        op = code[pos]
+        if op == CONST:
+            c = consts[pos]
+            for i in range(n):
+                val[sp, i] = c
+            for k in range(d):
+                for i in range(n):
+                    grad[sp, k, i] = 0.0
+            sp += 1
+        elif op == VAR:
+            j = arg[pos]
+            for i in range(n):
+                val[sp, i] = Xt[j, i]
+            for k in range(d):
+                one = 1.0 if k == j else 0.0
+                for i in range(n):
+                    grad[sp, k, i] = one
+            sp += 1
+        elif op <= POW:
+            a = sp - 1  # first operand (top of stack)
+            b = sp - 2  # second operand, also where the result goes
+            if op == ADD:
+                for i in range(n):
+                    val[b, i] = val[a, i] + val[b, i]
+                for k in range(d):
+                    for i in range(n):
+                        grad[b, k, i] = grad[a, k, i] + grad[b, k, i]
+            elif op == SUB:
+                for i in range(n):
+                    val[b, i] = val[a, i] - val[b, i]
+                for k in range(d):
+                    for i in range(n):
+                        grad[b, k, i] = grad[a, k, i] - grad[b, k, i]
+            elif op == MUL:
+                for k in range(d):
+                    for i in range(n):
+                        grad[b, k, i] = grad[a, k, i] * val[b, i] + val[a, i] * grad[b, k, i]
+                for i in range(n):
+                    val[b, i] = val[a, i] * val[b, i]
+            elif op == DIV:
+                for k in range(d):
+                    for i in range(n):
+                        grad[b, k, i] = (grad[a, k, i] * val[b, i] - val[a, i] * grad[b, k, i]) / (
+                            val[b, i] * val[b, i]
+                        )
+                for i in range(n):
+                    val[b, i] = val[a, i] / val[b, i]
+            else:  # POW
+                for i in range(n):
+                    base = val[a, i]
+                    ex = val[b, i]
+                    v = base**ex
+                    dbase = ex * base ** (ex - 1.0)
+                    lg = np.log(base) * v
+                    for k in range(d):
+                        gb = grad[b, k, i]
+                        gx = dbase * grad[a, k, i]
+                        if gb != 0.0:
+                            gx += lg * gb
+                        grad[b, k, i] = gx
+                    val[b, i] = v
+            sp -= 1
+        else:
+            a = sp - 1
+            for i in range(n):
+                x = val[a, i]
+                if op == NEG:
+                    v = -x
+                    dv = -1.0
+                elif op == SIN:
+                    v = np.sin(x)
+                    dv = np.cos(x)
+                elif op == COS:
+                    v = np.cos(x)
+                    dv = -np.sin(x)
+                elif op == EXP:
+                    v = np.exp(x)
+                    dv = v
+                elif op == LOG:
+                    v = np.log(x)
+                    dv = 1.0 / x
+                elif op == SQRT:
+                    v = np.sqrt(x)
+                    dv = 0.5 / v
+                elif op == SQUARE:
+                    v = x * x
+                    dv = 2.0 * x
+                elif op == CUBE:
+                    v = x * x * x
+                    dv = 3.0 * x * x
+                elif op == TANH:
+                    v = np.tanh(x)
+                    dv = 1.0 - v * v
+                elif op == ABS:
+                    v = abs(x)
+                    dv = 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+                elif op == INV:
+                    v = 1.0 / x
+                    dv = -v * v
+                else:
+                    v = np.nan
+                    dv = np.nan
+                val[a, i] = v
+                for k in range(d):
+                    grad[a, k, i] = dv * grad[a, k, i]
+    return sp
+
+
+@njit(**_JIT)
+def _scratch(length, d, n):  # pragma: no cover - compiled
+    return np.empty((length, n)), np.empty((length, d, n))
+
+
+@njit(**_JIT)
+def _loss_from_stack(v0, g0, Ut, w):  # pragma: no cover - compiled
+    d, n = Ut.shape
+    total = 0.0
+    count = 0
+    for i in range(n):
+        if not w[i]:
+            continue
+        count += 1
+        sq = 0.0
+        dot = 0.0
+        for k in range(d):
+            sq += g0[k, i] * g0[k, i]
+            dot += g0[k, i] * Ut[k, i]
+        if sq > 0.0 and np.isfinite(sq) and np.isfinite(v0[i]):
+            total += 2.0 - 2.0 * dot / np.sqrt(sq)
+        else:
+            total += WORST
+    if count == 0:
+        return np.inf
+    return max(0.0, total / count)  # rounding can leave -1e-16 for a perfect match
+
+
+@njit(**_JIT)
+def evaluate(code, arg, consts, Xt):  # pragma: no cover - compiled
+    """Values (n,) and gradients (d, n) of one program at the points ``Xt``."""
+    d, n = Xt.shape
+    val, grad = _scratch(code.shape[0], d, n)
+    _run(code, arg, consts, Xt, val, grad)
+    return val[0].copy(), grad[0].copy()
+
+
+@njit(**_JIT)
+def loss(code, arg, consts, Xt, Ut, w):  # pragma: no cover - compiled
+    """Gradient-matching loss of one program: mean |u - v|^2 over points with ``w``."""
+    d, n = Xt.shape
+    val, grad = _scratch(code.shape[0], d, n)
+    _run(code, arg, consts, Xt, val, grad)
+    return _loss_from_stack(val[0], grad[0], Ut, w)
+
+
+@njit(**_JIT)
+def loss_many(codes, args, consts, starts, Xt, Ut, w):  # pragma: no cover - compiled
+    """Loss of many programs stored back to back: program p is the slice
+    ``starts[p]:starts[p+1]`` of ``codes``, ``args`` and ``consts``."""
+    d, n = Xt.shape
+    n_prog = starts.shape[0] - 1
+    longest = 1
+    for p in range(n_prog):
+        longest = max(longest, starts[p + 1] - starts[p])
+    val, grad = _scratch(longest, d, n)
+    out = np.empty(n_prog)
+    for p in range(n_prog):
+        s, e = starts[p], starts[p + 1]
+        _run(codes[s:e], args[s:e], consts[s:e], Xt, val, grad)
+        out[p] = _loss_from_stack(val[0], grad[0], Ut, w)
+    return out
+
+
+@njit(**_JIT)
+def residuals(code, arg, consts, Xt, Ut, w):  # pragma: no cover - compiled
+    """Residual vector ``v - u`` (d*n entries) whose squared norm / n is the loss."""
+    d, n = Xt.shape
+    val, grad = _scratch(code.shape[0], d, n)
+    _run(code, arg, consts, Xt, val, grad)
+    out = np.zeros(d * n)
+    for i in range(n):
+        if not w[i]:
+            continue
+        sq = 0.0
+        for k in range(d):
+            sq += grad[0, k, i] * grad[0, k, i]
+        if sq > 0.0 and np.isfinite(sq) and np.isfinite(val[0, i]):
+            inv = 1.0 / np.sqrt(sq)
+            for k in range(d):
+                out[k * n + i] = grad[0, k, i] * inv - Ut[k, i]
+        else:
+            for k in range(d):
+                out[k * n + i] = -2.0 * Ut[k, i]
+    return out
+
+
+@njit(**_JIT)
+def fit_constants(code, arg, consts, spots, Xt, Ut, w, max_iter):  # pragma: no cover - compiled
+    """Levenberg-Marquardt on the residuals ``v - u`` over the constants at
+    positions ``spots``, with a forward-difference Jacobian. Returns the fitted
+    constants (a copy of ``consts``) and their loss."""
+    d, n = Xt.shape
+    k = spots.shape[0]
+    m = d * n
+    c = consts.copy()
+    r = residuals(code, arg, c, Xt, Ut, w)
+    cost = np.sum(r * r)
+    lam = 1e-3
+    rel = 1.0
+    J = np.empty((m, k))
+    for _ in range(max_iter):
+        for j in range(k):
+            old = c[spots[j]]
+            h = 1e-7 * max(1.0, abs(old))
+            c[spots[j]] = old + h
+            rj = residuals(code, arg, c, Xt, Ut, w)
+            c[spots[j]] = old
+            for i in range(m):
+                J[i, j] = (rj[i] - r[i]) / h
+        A = J.T @ J
+        g = J.T @ r
+        improved = False
+        for _attempt in range(8):
+            M = A.copy()
+            for j in range(k):
+                M[j, j] += lam * (A[j, j] + 1e-12)
+            step = np.linalg.solve(M, -g)
+            trial = c.copy()
+            for j in range(k):
+                trial[spots[j]] += step[j]
+            rt = residuals(code, arg, trial, Xt, Ut, w)
+            cost_t = np.sum(rt * rt)
+            if cost_t < cost:
+                c = trial
+                r = rt
+                rel = (cost - cost_t) / max(cost, 1e-300)
+                cost = cost_t
+                lam = max(lam * 0.3, 1e-9)
+                improved = True
+                break
+            lam *= 10.0
+        if not improved or rel < 1e-10 or cost < 1e-28:
+            break
+    count = 0
+    for i in range(n):
+        if w[i]:
+            count += 1
+    return c, cost / max(count, 1)
