@@ -33,6 +33,16 @@ class GradientSet:
     ([1.0, 0.0], ['x1', 'x2'])
     """
 
+    X: np.ndarray
+    gradients: np.ndarray
+    norms: np.ndarray
+    has_direction: np.ndarray
+    values: np.ndarray | None
+    feature_names: list[str]
+    is_logit: bool
+    description: str
+    n_dropped: int
+
     def __init__(
         self,
         X: np.ndarray | Sequence,
@@ -52,7 +62,13 @@ class GradientSet:
             )
         V = None
         if values is not None:
-            V = np.asarray(values, dtype=np.float64)
+            try:
+                V = np.asarray(values, dtype=np.float64)
+            except (TypeError, ValueError) as err:
+                raise TypeError(
+                    f"values must be numeric (one logit per point), got {type(values).__name__}: "
+                    f"{err}"
+                ) from None
             if V.ndim == 2 and V.shape[1] == 1:
                 V = V[:, 0]
             if V.shape != (X.shape[0],):
@@ -63,6 +79,10 @@ class GradientSet:
         if feature_names is None:
             names = [f"x{i + 1}" for i in range(d)]
         else:
+            if isinstance(feature_names, str):
+                raise TypeError(
+                    f"feature_names must be a list of names, got the string {feature_names!r}"
+                )
             names = [str(n) for n in feature_names]
             if len(names) != d:
                 raise ValueError(
@@ -76,7 +96,7 @@ class GradientSet:
         if V is not None:
             finite &= np.isfinite(V)
         self.n_dropped = int((~finite).sum())
-        X, G = X[finite], G[finite]
+        X, G = np.asarray(X[finite]), G[finite]
         V = None if V is None else V[finite]
         norms = np.linalg.norm(G, axis=1)
         self.has_direction = norms > 0
@@ -269,6 +289,8 @@ class GradientReservoir:
             raise ValueError(f"X has {X.shape[1]} columns, earlier batches had {self._X.shape[1]}")
         if (V is None) != (self._V is None):
             raise ValueError("give values with every batch or with none")
+        store_X, store_G, store_V = self._X, self._G, self._V
+        assert store_G is not None
         for row in range(X.shape[0]):
             slot = self._size if self._size < self.max_rows else -1
             if slot < 0:
@@ -278,10 +300,10 @@ class GradientReservoir:
                 self._size += 1
             self.n_seen += 1
             if slot >= 0:
-                self._X[slot] = X[row]
-                self._G[slot] = G[row]
-                if V is not None:
-                    self._V[slot] = V[row]
+                store_X[slot] = X[row]
+                store_G[slot] = G[row]
+                if V is not None and store_V is not None:
+                    store_V[slot] = V[row]
 
     def to_gradient_set(self, feature_names: Sequence[str] | None = None, **kwargs) -> GradientSet:
         if self._size == 0 or self._X is None or self._G is None:

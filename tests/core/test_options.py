@@ -1,0 +1,93 @@
+"""SearchOptions: unknown names are rejected with the valid list, bad values with
+the argument's name, and operators resolve by name or alias."""
+
+from __future__ import annotations
+
+import pytest
+
+from neuroninterp import SearchOptions
+from neuroninterp._ops import DEFAULT_OPERATORS, OPERATORS
+
+
+def test_defaults():
+    options = SearchOptions.from_kwargs({})
+    assert tuple(options.operators) == DEFAULT_OPERATORS
+    assert [op.name for op in options.resolved] == list(DEFAULT_OPERATORS)
+    assert options.time_budget == 60.0 and options.max_size == 30 and options.seed == 0
+
+
+def test_unknown_names_are_rejected_with_the_valid_list():
+    with pytest.raises(TypeError, match=r"unknown search option\(s\) \['budget'\]") as err:
+        SearchOptions.from_kwargs({"budget": 10})
+    for name in SearchOptions.names():
+        assert repr(name) in str(err.value)
+    with pytest.raises(TypeError, match=r"\['maxsize', 'njobs'\]"):
+        SearchOptions.from_kwargs({"njobs": 1, "maxsize": 20, "seed": 1})
+
+
+def test_names_are_the_documented_ones():
+    assert SearchOptions.names() == [
+        "operators", "operator_complexity", "max_size", "time_budget", "max_evals",
+        "early_stop", "seed", "n_jobs", "batch_size", "progress", "populations",
+        "population_size",
+    ]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"max_size": 2}, ValueError, r"max_size must be an integer >= 3, got 2"),
+        ({"max_size": 10.5}, ValueError, r"max_size must be an integer >= 3, got 10.5"),
+        ({"max_size": "30"}, ValueError, r"max_size must be an integer >= 3, got '30'"),
+        ({"max_size": True}, ValueError, r"max_size must be an integer"),
+        ({"batch_size": 1}, ValueError, r"batch_size must be an integer >= 2"),
+        ({"populations": 0}, ValueError, r"populations must be an integer >= 1"),
+        ({"population_size": 3}, ValueError, r"population_size must be an integer >= 4"),
+        ({"time_budget": 0}, ValueError, r"time_budget must be a positive number.*got 0"),
+        ({"time_budget": -5.0}, ValueError, r"time_budget must be a positive number"),
+        ({"time_budget": None}, ValueError, r"give time_budget or max_evals"),
+        ({"max_evals": 0}, ValueError, r"max_evals must be an integer >= 1"),
+        ({"early_stop": -1e-3}, ValueError, r"early_stop must be >= 0 or None"),
+        ({"n_jobs": 0}, ValueError, r"n_jobs must be an integer >= 1, got 0"),
+        ({"seed": 1.5}, TypeError, r"seed must be an int or None, got 1.5"),
+        ({"operators": ["+", "erf"]}, ValueError, r"operators: unknown operator 'erf'"),
+        ({"operators": "+-*/"}, TypeError, r"operators must be a list of names"),
+        ({"operators": []}, ValueError, r"operators: give at least one operator"),
+        ({"operator_complexity": {"erf": 2}}, ValueError, r"operator_complexity: unknown operator"),
+        ({"operator_complexity": {"exp": 0}}, ValueError,
+         r"operator_complexity\['exp'\] must be >= 1"),
+    ],
+)
+def test_bad_values_are_rejected_by_name(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        SearchOptions.from_kwargs(kwargs)
+
+
+def test_unknown_operator_lists_the_valid_ones():
+    with pytest.raises(ValueError) as err:
+        SearchOptions(operators=["+", "sinh"])
+    for name in OPERATORS:
+        assert repr(name) in str(err.value)
+
+
+def test_operator_aliases_and_complexity():
+    options = SearchOptions(operators=["add", "^", "Times", " sin ", "+"],
+                            operator_complexity={"exp": 3, "**": 2, "sin": 2})
+    assert [op.name for op in options.resolved] == ["+", "pow", "*", "sin"]
+    weights = {op.name: op.complexity for op in options.resolved}
+    assert weights == {"+": 1, "pow": 2, "*": 1, "sin": 2}
+
+
+def test_no_time_limit_with_an_evaluation_budget():
+    options = SearchOptions(time_budget=None, max_evals=1000, n_jobs=2, early_stop=None)
+    assert options.workers == 2 and options.max_evals == 1000
+
+
+def test_as_dict_round_trip():
+    options = SearchOptions(operators=["+", "*", "cos"], max_size=12, time_budget=5.0, seed=3,
+                            operator_complexity={"cos": 2})
+    data = options.as_dict()
+    assert data["operators"] == ["+", "*", "cos"] and "resolved" not in data
+    again = SearchOptions.from_kwargs(data)
+    assert again == options
+    assert [op.complexity for op in again.resolved] == [1, 1, 2]
