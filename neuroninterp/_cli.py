@@ -28,6 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     # -- further subcommands (report, demo, paper) are registered below --------
 
+    p = sub.add_parser("report", help="show a saved interpretation (report.json) again, or "
+                                      "write it as HTML/Markdown")
+    p.add_argument("path", help="a report.json written by save_report() or Interpretation.save()")
+    p.add_argument("--html", metavar="DIR", help="write DIR/report.html (self-contained)")
+    p.add_argument("--md", metavar="DIR", help="write DIR/report.md with its PNG plots")
+    p.add_argument("--out", metavar="DIR", help="write report.json, report.md and report.html")
+    p.add_argument("--quiet", action="store_true", help="do not print the console report")
+    p.set_defaults(func=cmd_report)
+
     return parser
 
 
@@ -40,6 +49,43 @@ def cmd_truth(args: argparse.Namespace) -> int:
     print(f"experiment {exp.number}: exact gradients of {exp.truth} at {len(gs)} points")
     result = ni.interpret(gs, time_budget=args.time_budget, seed=args.seed)
     result.report()
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from neuroninterp import Interpretation
+
+    path = Path(args.path)
+    if not path.is_file():
+        print(f"neuroninterp report: no such file {str(path)!r} (give a report.json)",
+              file=sys.stderr)
+        return 2
+    try:
+        interp = Interpretation.load(path)
+    except (ValueError, KeyError, TypeError) as err:
+        print(f"neuroninterp report: cannot read {path}: {err}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        interp.report()
+    written = []
+    if args.out:
+        written.append(interp.save_report(args.out))
+    if args.html or args.md:
+        from neuroninterp._report_plots import make_plots
+
+        plots = make_plots(interp)
+        if args.html:
+            from neuroninterp._report_html import write_html
+
+            written.append(write_html(interp, Path(args.html) / "report.html", plots))
+        if args.md:
+            from neuroninterp._report_md import write_markdown
+
+            written.append(write_markdown(interp, Path(args.md) / "report.md", plots))
+    for w in written:
+        print(f"wrote {w}")
     return 0
 
 
