@@ -15,8 +15,22 @@ import sympy
 
 from . import _vm
 from ._ops import (
-    ABS, ADD, BY_OPCODE, CONST, COS, CUBE, DIV, EXP, LOG, MUL, POW, SIN, SQRT,
-    SQUARE, TANH, VAR,
+    ABS,
+    ADD,
+    BY_OPCODE,
+    CONST,
+    COS,
+    CUBE,
+    DIV,
+    EXP,
+    LOG,
+    MUL,
+    POW,
+    SIN,
+    SQRT,
+    SQUARE,
+    TANH,
+    VAR,
 )
 
 ARITY = np.zeros(32, dtype=np.int64)
@@ -134,7 +148,8 @@ class Formula:
             elif e.is_Symbol:
                 if e.name not in index:
                     raise ValueError(
-                        f"formula uses {e.name!r}, which is not a feature; features are {list(names)}"
+                        f"formula uses {e.name!r}, which is not a feature; "
+                        f"features are {list(names)}"
                     )
                 emit(VAR, index[e.name])
             elif e.is_Add or e.is_Mul:
@@ -177,7 +192,9 @@ class Formula:
                 emit(_UNARY[e.func])
                 walk(e.args[0])
             else:
-                raise ValueError(f"cannot compile {e} (operator {e.func.__name__} is not supported)")
+                raise ValueError(
+                    f"cannot compile {e} (operator {e.func.__name__} is not supported)"
+                )
 
         def _chain(op: int, terms: list[sympy.Expr]) -> None:
             for _ in range(len(terms) - 1):

@@ -16,7 +16,8 @@ import sympy
 CONST = 0
 VAR = 1
 ADD, SUB, MUL, DIV, POW = 2, 3, 4, 5, 6
-NEG, SIN, COS, EXP, LOG, SQRT, SQUARE, CUBE, TANH, ABS, INV = 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17
+NEG, SIN, COS, EXP, LOG, SQRT = 7, 8, 9, 10, 11, 12
+SQUARE, CUBE, TANH, ABS, INV = 13, 14, 15, 16, 17
 N_OPCODES = 18
 
 
@@ -104,5 +105,7 @@ def resolve_operators(
         w = weights.get(op.name)
         if w is None:
             w = next((v for k, v in weights.items() if ALIASES.get(k) == op.name), None)
-        resolved.append(op if w is None else Operator(op.name, op.arity, op.opcode, op.sympy, int(w)))
+        resolved.append(
+            op if w is None else Operator(op.name, op.arity, op.opcode, op.sympy, int(w))
+        )
     return resolved

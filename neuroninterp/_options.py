@@ -53,18 +53,24 @@ class SearchOptions:
     resolved: list[Operator] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.operators = tuple(self.operators) if not isinstance(self.operators, str) else self.operators
+        if not isinstance(self.operators, str):
+            self.operators = tuple(self.operators)
         self.resolved = resolve_operators(self.operators, self.operator_complexity)
         _check_int("max_size", self.max_size, 3)
         _check_int("batch_size", self.batch_size, 2)
         _check_int("populations", self.populations, 1)
         _check_int("population_size", self.population_size, 4)
         if self.time_budget is not None and not self.time_budget > 0:
-            raise ValueError(f"time_budget must be a positive number of seconds or None, got {self.time_budget!r}")
+            raise ValueError(
+                "time_budget must be a positive number of seconds or None, "
+                f"got {self.time_budget!r}"
+            )
         if self.max_evals is not None:
             _check_int("max_evals", self.max_evals, 1)
         if self.time_budget is None and self.max_evals is None:
-            raise ValueError("give time_budget or max_evals (or both): otherwise the search never ends")
+            raise ValueError(
+                "give time_budget or max_evals (or both): otherwise the search never ends"
+            )
         if self.early_stop is not None and not self.early_stop >= 0:
             raise ValueError(f"early_stop must be >= 0 or None, got {self.early_stop!r}")
         if self.n_jobs is not None:
