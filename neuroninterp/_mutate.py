@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _vm
 from ._formula import ARITY_LIST, Formula
-from ._ops import CONST, VAR
+from ._ops import CONST, MUL, VAR
 
 
 class Grammar:
@@ -81,6 +81,7 @@ class Grammar:
             (self.delete_node, 1.5 if has_op else 0.0),
             (self.replace_subtree, 1.0),
             (self.swap_operands, 0.5 if has_op else 0.0),
+            (self.self_product, 0.7 if MUL in self.binary else 0.0),
         ]
         edit = rng.choices([k for k, _ in kinds], weights=[w for _, w in kinds])[0]
         return edit(f, rng)
@@ -138,6 +139,13 @@ class Grammar:
         s, e = children[rng.randrange(len(children))]
         keep = Formula(f.code[s:e], f.arg[s:e], f.val[s:e])
         return splice(f, i, f.subtree_end(i), keep)
+
+    def self_product(self, f: Formula, rng: random.Random) -> Formula:
+        """Replace a random subtree S by S * S (squares without a square operator)."""
+        i = rng.randrange(len(f.code))
+        end = f.subtree_end(i)
+        sub = Formula(f.code[i:end], f.arg[i:end], f.val[i:end])
+        return splice(f, i, end, _join(MUL, [sub, sub]))
 
     def replace_subtree(self, f: Formula, rng: random.Random) -> Formula:
         i = rng.randrange(len(f.code))

@@ -1,18 +1,125 @@
 """Running the search in one or several processes.
 
-With ``n_jobs=1`` the search runs here (deterministic for a given seed). With
-more, each worker process runs its own islands with its own seed, and this
-process merges their halls of fame and sends the best formulas back to all
-workers as migrants.
+This process always searches itself. With ``n_jobs > 1`` it also starts
+``n_jobs - 1`` workers as fresh interpreters (``python -m
+neuroninterp._parallel``), so no user script is re-imported and nothing of
+torch, TensorFlow or JAX is forked. Each worker runs its own islands with its
+own seed; about twice a second it sends its hall of fame here over a pipe and
+receives the merged best formulas back as migrants. With ``n_jobs=1`` nothing
+is started and the same seed gives the same front.
+
+Ctrl-C is handled here only: workers ignore SIGINT and stop when told to, or
+when the pipe to this process closes.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
 
+from ._formula import Formula
 from ._gradient_set import GradientSet
 from ._options import SearchOptions
-from ._search import HallOfFame, SearchResult, run_search
+from ._search import HallOfFame, Search, SearchResult, Targets, grace_seconds
+
+EXCHANGE_SECONDS = 0.5
+Packed = list[tuple[int, float, list[int], list[int], list[float]]]
+
+
+def _pack(hof: HallOfFame) -> Packed:
+    return [(c, loss, f.code, f.arg, f.val) for c, (loss, f) in hof.entries.items()]
+
+
+def _unpack(packed: Packed) -> list[tuple[int, float, Formula]]:
+    return [(c, loss, Formula(list(code), list(arg), list(val))) for c, loss, code, arg, val in packed]
+
+
+class Worker:
+    """A search in a child interpreter, reached through two pipes."""
+
+    def __init__(self, k: int, job: dict[str, Any]) -> None:
+        down_r, down_w = os.pipe()  # here -> worker
+        up_r, up_w = os.pipe()  # worker -> here
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "neuroninterp._parallel", str(down_r), str(up_w)],
+            pass_fds=(down_r, up_w), stdin=subprocess.DEVNULL,
+        )
+        os.close(down_r)
+        os.close(up_w)
+        self.down = Connection(down_w, readable=False)
+        self.up = Connection(up_r, writable=False)
+        self.k = k
+        self.evals = 0
+        self.finished = False
+        self.down.send(job)
+
+    def send(self, message: Any) -> None:
+        try:
+            self.down.send(message)
+        except OSError:  # the worker has gone; its last results were already merged
+            self.finished = True
+
+    def receive(self, timeout: float = 0.0) -> list[tuple[int, float, Formula]]:
+        """Formulas the worker sent since the last call (its newest hall of fame)."""
+        out: list[tuple[int, float, Formula]] = []
+        try:
+            while not self.finished and self.up.poll(timeout):
+                evals, packed, final = self.up.recv()
+                self.evals = evals
+                self.finished = final
+                out = _unpack(packed)
+                timeout = 0.0 if not final else timeout
+        except (EOFError, OSError):
+            self.finished = True
+        return out
+
+    def close(self, wait: float) -> list[tuple[int, float, Formula]]:
+        self.send("stop")
+        deadline = time.perf_counter() + wait
+        last: list[tuple[int, float, Formula]] = []
+        while not self.finished and time.perf_counter() < deadline:
+            last = self.receive(timeout=max(1e-3, deadline - time.perf_counter())) or last
+        for conn in (self.down, self.up):
+            conn.close()
+        try:
+            self.proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        return last
+
+
+def _worker_main(read_fd: int, write_fd: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    inbox = Connection(read_fd, writable=False)
+    outbox = Connection(write_fd, readable=False)
+    job = inbox.recv()
+    search = Search(job["targets"], SearchOptions(**job["options"]), job["seed"], job["islands"])
+    last = time.perf_counter()
+    try:
+        while True:
+            search.step()
+            now = time.perf_counter()
+            if now - last < EXCHANGE_SECONDS:
+                continue
+            last = now
+            stop = False
+            while inbox.poll():
+                message = inbox.recv()
+                if message == "stop":
+                    stop = True
+                else:
+                    search.inject([f for _, _, f in _unpack(message)])
+            outbox.send((search.evals, _pack(search.hof), stop))
+            if stop:
+                return
+    except (EOFError, OSError, BrokenPipeError):
+        return  # the main process has gone
 
 
 def search(
@@ -20,4 +127,62 @@ def search(
     options: SearchOptions,
     on_progress: Callable[[float, int, HallOfFame], None] | None = None,
 ) -> SearchResult:
-    return run_search(gs, options, on_progress)
+    """Search until time budget, evaluation budget, early stop or Ctrl-C."""
+    t0 = time.perf_counter()
+    targets = Targets.from_gradient_set(gs)
+    n_workers = options.workers - 1
+    islands_here = max(1, options.populations // options.workers)
+    here = Search(targets, options, options.seed, islands_here)
+    job = {"targets": targets, "options": options.as_dict(), "islands": islands_here}
+    workers = [
+        Worker(k, dict(job, seed=None if options.seed is None else options.seed + 1000 * (k + 1)))
+        for k in range(n_workers)
+    ]
+    stopped, solved_at = "time_budget", None
+    last_exchange = last_report = 0.0
+
+    def merge(found: list[tuple[int, float, Formula]]) -> None:
+        for c, loss, f in found:
+            here.hof.offer(c, loss, f)
+
+    try:
+        while True:
+            here.step()
+            now = time.perf_counter() - t0
+            if workers and now - last_exchange >= EXCHANGE_SECONDS:
+                last_exchange = now
+                for w in workers:
+                    merge(w.receive())
+                migrants = _pack(here.hof)
+                for w in workers:
+                    w.send(migrants)
+            evals = here.evals + sum(w.evals for w in workers)
+            best = here.hof.best()
+            if options.early_stop is not None and best and best[0] <= options.early_stop:
+                solved_at = now if solved_at is None else solved_at
+                if now >= solved_at + grace_seconds(solved_at):
+                    stopped = "early_stop"
+                    break
+            if options.time_budget is not None and now >= options.time_budget:
+                break
+            if options.max_evals is not None and evals >= options.max_evals:
+                stopped = "max_evals"
+                break
+            if on_progress and now - last_report > 0.25:
+                last_report = now
+                on_progress(now, evals, here.hof)
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    finally:
+        for w in workers:
+            try:
+                merge(w.close(wait=3.0))
+            except KeyboardInterrupt:
+                w.proc.kill()
+    evals = here.evals + sum(w.evals for w in workers)
+    return SearchResult(here.hof, evals, time.perf_counter() - t0, stopped, solved_at)
+
+
+
+if __name__ == "__main__":
+    _worker_main(int(sys.argv[1]), int(sys.argv[2]))

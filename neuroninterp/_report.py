@@ -191,7 +191,6 @@ def interpretation_to_dict(interp: Interpretation) -> dict[str, Any]:
     if gs is not None:
         sub = gs.subsample(SAMPLE_POINTS, seed=0)
         sample = {
-            "n_total": len(gs),
             "X": _round_rows(sub.X),
             "gradients": _round_rows(sub.gradients),
             "values": None if sub.values is None else _round_list(sub.values),

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import sympy
 
-from ._report import display_expr, display_text, nothing_found, search_summary, stop_reason
+from ._report import display_expr, display_text, nothing_found, stop_reason
 
 if TYPE_CHECKING:
     from ._interpretation import Candidate, Interpretation
@@ -302,7 +302,7 @@ def _inline(c: Candidate) -> str:
 def _search_section(interp: Interpretation) -> str:
     e = html.escape
     s = interp.stats
-    items = [("Summary", search_summary(s))]
+    items: list[tuple[str, str]] = []
     if "seconds" in s:
         items.append(("Search time", f"{float(s['seconds']):.1f} s"))
     if "evaluations" in s:
@@ -312,6 +312,8 @@ def _search_section(interp: Interpretation) -> str:
         items.append(("Points", f"{int(s['n_points']):,}"))
     if s.get("n_dropped"):
         items.append(("Non-finite rows dropped", f"{int(s['n_dropped']):,}"))
+    if "simplify_seconds" in s:
+        items.append(("Simplifying the front", f"{float(s['simplify_seconds']):.1f} s"))
     dl = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items)
     opts = s.get("options")
     extra = ""

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._interpretation import Interpretation
 
 PLOT_POINTS = 3000  # most points drawn in a scatter plot
+LOSS_FLOOR = 1e-10  # the log axis of the front stops here (the elbow rule's "exact")
 DPI = 110
 CLASS0, CLASS1 = "#4a7ebb", "#e0703a"
 NETWORK, FORMULA, ACCENT = "#1f2933", "#2ee88a", "#c0392b"
@@ -60,19 +61,24 @@ def make_plots(interp: Interpretation) -> list[Plot]:
 def pareto_plot(interp: Interpretation) -> Plot:
     fig, ax = _figure(9.0, 3.4)
     cx = np.array([c.complexity for c in interp.front], dtype=float)
-    loss = np.maximum(np.array([c.loss for c in interp.front], dtype=float), 1e-12)
+    raw = np.array([c.loss for c in interp.front], dtype=float)
+    loss = np.maximum(raw, LOSS_FLOOR)
     ax.step(cx, loss, where="post", color="#9aa5b1", lw=1.2, zorder=1)
     ax.scatter(cx, loss, s=28, color="#3d4f63", zorder=2, label="front")
     ax.set_yscale("log")
     ax.set_xlabel("complexity")
     ax.set_ylabel("loss  (2 - 2 mean cosine)")
     caption = "Best loss found at each complexity; lower is better."
+    if (raw < LOSS_FLOOR).any():
+        caption += f" Losses below {LOSS_FLOOR:g} (exact matches) are drawn at {LOSS_FLOOR:g}."
     if interp.best is not None:
         b = interp.best
-        bl = max(b.loss, 1e-12)
+        bl = max(b.loss, LOSS_FLOOR)
         ax.scatter([b.complexity], [bl], s=220, marker="*", color=ACCENT, zorder=3,
                    edgecolor="white", linewidth=0.8, label="chosen")
-        ax.annotate(_mathtext(interp, b), (b.complexity, bl), xytext=(12, 14),
+        right = b.complexity > 0.6 * cx.max()  # keep the label inside the axes
+        ax.annotate(_mathtext(interp, b), (b.complexity, bl), xytext=(-14 if right else 14, 14),
+                    ha="right" if right else "left", va="bottom",
                     textcoords="offset points", fontsize=12, color=ACCENT,
                     bbox=dict(boxstyle="round,pad=0.3", fc="white", ec=ACCENT, lw=0.8))
         ax.legend(loc="upper right", frameon=False)
@@ -96,11 +102,11 @@ def relation_plot(interp: Interpretation) -> Plot | None:
             t = best(sub.X)
         ok = np.isfinite(t)
         colors = np.where(values[ok] > 0, CLASS1, CLASS0) if rule.is_logit else "#6b7b8c"
-        ax.scatter(t[ok], values[ok], s=7, c=colors, alpha=0.45, lw=0,
+        ax.scatter(t[ok], values[ok], s=10, c=colors, alpha=0.5, lw=0, zorder=2,
                    label="points" if not rule.is_logit else None)
         shown = _shown(interp, len(sub))
     k = np.asarray(rule.knots)
-    ax.plot(k[:, 0], k[:, 1], color=NETWORK, lw=2, label="monotone fit")
+    ax.plot(k[:, 0], k[:, 1], color=NETWORK, lw=1.4, alpha=0.9, zorder=3, label="monotone fit")
     if rule.is_logit:
         ax.axhline(0, color="#888888", lw=0.8, ls=":")
     if rule.threshold is not None:

@@ -7,16 +7,14 @@ confirmed on all points; its members migrate back into the islands.
 Constants of promising formulas are fitted by Levenberg-Marquardt on the
 residual vector of direction differences.
 
-``run_search`` is the entry point; it also runs several worker processes and
-merges their halls of fame (``n_jobs``).
+``_parallel.search`` drives one ``Search`` here and, with ``n_jobs > 1``, more
+in worker processes.
 """
 
 from __future__ import annotations
 
 import math
 import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +29,8 @@ from ._options import SearchOptions
 PARSIMONY = 0.04  # log-loss penalty per unit of complexity in tournaments
 TOURNAMENT = 6
 CHILDREN_PER_GENERATION = 0.25  # fraction of an island replaced each generation
+ADAPTIVE_PARSIMONY = 20.0  # log-loss penalty for a size that holds all of the population
+FROM_HALL_OF_FAME = 0.05  # chance that a child's parent is a hall-of-fame member
 FIT_CHILD_CONSTANTS = 0.5  # chance that a new child's constants are fitted before scoring
 EPS = 1e-14  # floor of the loss inside logarithms
 
@@ -143,9 +143,10 @@ class Member:
     born: int = 0
     fitness: float = math.inf  # log-loss plus parsimony; lower is better
 
-    def set_loss(self, loss: float) -> None:
+    def set_loss(self, loss: float, crowding: float = 0.0) -> None:
         self.loss = loss if math.isfinite(loss) else math.inf
-        self.fitness = math.log(self.loss + EPS) + PARSIMONY * self.size if math.isfinite(loss) else math.inf
+        self.fitness = (math.log(self.loss + EPS) + PARSIMONY * self.size + crowding
+                        if math.isfinite(loss) else math.inf)
 
 
 def _fitness(m: Member) -> float:
@@ -172,8 +173,11 @@ class Search:
         self.generation = 0
         self.optimized: set[tuple] = set()
         self.batch = targets
+        self.crowding = [0.0] * (options.max_size + 2)
         self.new_batch()
+        self.islands: list[Island] = []
         self.islands = [self._new_island() for _ in range(n_islands)]
+        self._count_sizes()
 
     # -- data ------------------------------------------------------------------
     def new_batch(self) -> None:
@@ -187,8 +191,19 @@ class Search:
     def _score(self, members: list[Member]) -> None:
         losses = self.batch.losses([m.formula for m in members])
         self.evals += len(members)
+        crowd = self.crowding
         for m, loss in zip(members, losses.tolist()):
-            m.set_loss(loss)
+            m.set_loss(loss, crowd[m.size] if m.size < len(crowd) else 0.0)
+
+    def _count_sizes(self) -> None:
+        """Adaptive parsimony (as in PySR): sizes that are common in the
+        populations are penalized, so every complexity keeps being explored."""
+        counts = [0] * (self.grammar.max_size + 2)
+        for island in self.islands:
+            for m in island.members:
+                counts[min(m.size, len(counts) - 1)] += 1
+        total = max(1, sum(counts))
+        self.crowding = [ADAPTIVE_PARSIMONY * c / total for c in counts]
 
     def _new_island(self) -> Island:
         g = self.grammar
@@ -209,8 +224,12 @@ class Search:
     # -- one generation ------------------------------------------------------------
     def make_child(self, island: Island) -> Member | None:
         g = self.grammar
+        entries = self.hof.entries
         for _ in range(8):
-            parent = self.tournament(island).formula
+            if entries and self.rng.random() < FROM_HALL_OF_FAME:
+                parent = self.rng.choice(list(entries.values()))[1]
+            else:
+                parent = self.tournament(island).formula
             r = self.rng.random()
             if r < 0.12:
                 child = g.crossover(parent, self.tournament(island).formula, self.rng)
@@ -233,6 +252,7 @@ class Search:
         self.generation += 1
         if self.generation % 4 == 0:
             self.new_batch()
+            self._count_sizes()
             for island in self.islands:
                 self._score(island.members)
         n_children = max(1, int(CHILDREN_PER_GENERATION * self.opt.population_size))
@@ -316,44 +336,6 @@ class SearchResult:
     seconds: float
     stopped: str
     solved_at: float | None = None
-
-
-def run_search(
-    gs: GradientSet,
-    options: SearchOptions,
-    on_progress: Callable[[float, int, HallOfFame], None] | None = None,
-) -> SearchResult:
-    """Run the search in this process until a stop condition; Ctrl-C stops early
-    and keeps what was found."""
-    targets = Targets.from_gradient_set(gs)
-    t0 = time.perf_counter()
-    search = Search(targets, options, options.seed, options.populations)
-    stopped = "time_budget"
-    solved_at: float | None = None
-    last_report = 0.0
-    try:
-        while True:
-            search.step()
-            now = time.perf_counter() - t0
-            best = search.hof.best()
-            if options.early_stop is not None and best and best[0] <= options.early_stop:
-                if solved_at is None:
-                    solved_at = now
-                if now >= solved_at + grace_seconds(solved_at):
-                    stopped = "early_stop"
-                    break
-            if options.time_budget is not None and now >= options.time_budget:
-                stopped = "time_budget"
-                break
-            if options.max_evals is not None and search.evals >= options.max_evals:
-                stopped = "max_evals"
-                break
-            if on_progress and now - last_report > 0.25:
-                last_report = now
-                on_progress(now, search.evals, search.hof)
-    except KeyboardInterrupt:
-        stopped = "interrupted"
-    return SearchResult(search.hof, search.evals, time.perf_counter() - t0, stopped, solved_at)
 
 
 def grace_seconds(solved_at: float) -> float:

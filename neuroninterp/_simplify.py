@@ -25,7 +25,7 @@ import sympy
 from ._formula import Formula
 
 SAME_DIRECTION = 1.0 - 1e-9
-ALGEBRA_MAX_OPS = 14  # sympy.simplify only below this size: it can take seconds on larger ones
+ALGEBRA_MAX_OPS = 10  # sympy.simplify only below this size: it can take seconds on larger ones
 
 
 class Simplifier:
@@ -76,16 +76,15 @@ class Simplifier:
 
     # -- the rewrite ----------------------------------------------------------------
     def simplest(self, expr: sympy.Expr) -> sympy.Expr:
-        """Simplify until nothing changes (a few rounds at most)."""
-        expr = self.algebra(expr)
-        for _ in range(6):
-            new = self.strip(expr)
-            new = self.tidy_constants(new)
-            new = self.algebra(new)
+        """Algebra, then peel and tidy until nothing changes, then algebra again."""
+        expr = self.algebra(drop_exact(expr))
+        start = expr
+        for _ in range(4):
+            new = self.tidy_constants(self.strip(expr))
             if new == expr:
                 break
             expr = new
-        return expr
+        return expr if expr == start else self.algebra(expr)
 
     def algebra(self, expr: sympy.Expr) -> sympy.Expr:
         """The shortest of a few sympy rewrites that keeps the gradient direction."""
@@ -95,7 +94,7 @@ class Simplifier:
             rewrites.append(sympy.simplify)  # thorough but slow on large formulas
         for rewrite in rewrites:
             try:
-                options.append(rewrite(expr))
+                options.append(drop_exact(rewrite(expr)))
             except Exception:  # sympy raises many kinds of errors on odd input
                 continue
         options.sort(key=lambda e: (sympy.count_ops(e), len(str(e))))
@@ -138,24 +137,22 @@ class Simplifier:
             yield -inner
 
     def tidy_constants(self, expr: sympy.Expr) -> sympy.Expr:
-        """Scale so that a coefficient is 1, then round constants to short numbers
-        where the loss does not get measurably worse."""
+        """Scale so that a coefficient is 1, then round constants to short numbers,
+        where the loss does not get measurably worse. Prefers fewer operations,
+        then integer coefficients, then shorter text."""
         base_loss = self.loss(expr)
         tol = max(1e-12, 1e-3 * base_loss)
-        best = expr
+        options = [expr, self._round(expr)]
         expanded = sympy.expand(expr) if expr.is_Add else expr
         if expanded.is_Add:
             coeffs = {abs(t.as_coeff_Mul()[0]) for t in expanded.args if t.free_symbols}
-            for c in sorted(coeffs, key=float):
-                if c not in (0, 1) and c.is_Number:
-                    scaled = sympy.expand(expanded / c)
-                    rounded = self._round(scaled)
-                    if self.loss(rounded) <= base_loss + tol and _shorter(rounded, best):
-                        best = rounded
-        rounded = self._round(best)
-        if self.loss(rounded) <= base_loss + tol:
-            best = rounded
-        return best
+            options += [self._round(sympy.expand(expanded / c)) for c in coeffs
+                        if c.is_Number and c not in (0, 1)]
+        options.sort(key=_plainness)
+        for e in options:
+            if e == expr or self.loss(e) <= base_loss + tol:
+                return e
+        return expr
 
     def _round(self, expr: sympy.Expr) -> sympy.Expr:
         def nice(x: sympy.Float) -> sympy.Expr:
@@ -169,5 +166,43 @@ class Simplifier:
         return expr.xreplace({f: nice(f) for f in expr.atoms(sympy.Float)})
 
 
-def _shorter(a: sympy.Expr, b: sympy.Expr) -> bool:
-    return (sympy.count_ops(a), len(str(a))) < (sympy.count_ops(b), len(str(b)))
+def drop_exact(e: sympy.Expr) -> sympy.Expr:
+    """Remove what never changes the gradient direction, anywhere on the domain:
+    additive constants and a positive numeric factor of the whole formula
+    (also one hidden in float coefficients, e.g. (2e-160*x1 + 1e-162)*exp(x2))."""
+    for _ in range(10):
+        e = sympy.factor_terms(e)
+        if e.is_Add and any(not t.free_symbols for t in e.args):
+            e = sympy.Add(*[t for t in e.args if t.free_symbols])
+            continue
+        if e.is_Mul:
+            e = sympy.Mul(*[_pull_content(f) for f in e.args])
+        e = _pull_content(e)
+        if e.is_Mul:
+            coeff, rest = e.as_coeff_Mul()
+            if coeff.is_Number and coeff not in (1, -1) and rest.free_symbols:
+                e = rest if coeff > 0 else -rest
+                continue
+        return e
+    return e
+
+
+def _pull_content(e: sympy.Expr) -> sympy.Expr:
+    """Write a sum with float coefficients as (largest |coefficient|) * (sum / it)."""
+    if not e.is_Add or not e.atoms(sympy.Float):
+        return e
+    c = max(abs(t.as_coeff_Mul()[0]) for t in e.args)
+    if c == 0 or c == 1:
+        return e
+    terms = []
+    for t in e.args:
+        coeff, rest = t.as_coeff_Mul()
+        ratio = float(f"{float(coeff / c):.12g}")
+        terms.append((sympy.Integer(int(ratio)) if ratio.is_integer() else sympy.Float(ratio)) * rest)
+    return sympy.Mul(c, sympy.Add(*terms), evaluate=False)
+
+
+def _plainness(e: sympy.Expr) -> tuple[int, int, int]:
+    """Sort key: fewer operations, then fewer non-integer numbers, then shorter."""
+    odd = sum(1 for a in e.atoms(sympy.Number) if not a.is_Integer)
+    return (int(sympy.count_ops(e)), odd, len(str(e)))

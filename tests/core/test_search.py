@@ -1,0 +1,127 @@
+"""The search: recovery on exact gradients, determinism, the elbow choice,
+budgets, Ctrl-C, worker processes, and clear errors."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import sympy
+
+import neuroninterp as ni
+from neuroninterp._interpret import choose
+from neuroninterp.experiments import EXPERIMENTS, equivalent
+
+
+def test_recovers_experiment_1_from_exact_gradients() -> None:
+    exp = EXPERIMENTS[1]
+    result = ni.interpret(exp.gradient_set(500, seed=1), seed=1, time_budget=60, n_jobs=1,
+                          progress=False)
+    assert result.stats["stopped"] == "early_stop"
+    ok, passed, _ = equivalent(result.best.expr, exp.expr, exp.names, exp.sample(1000, seed=9))
+    assert ok, (str(result.best), passed)
+    # The front is ordered by complexity and every member beats all simpler ones.
+    for a, b in zip(result.front, result.front[1:]):
+        assert a.complexity < b.complexity and a.loss > b.loss
+
+
+def test_same_seed_same_front() -> None:
+    gs = EXPERIMENTS[3].gradient_set(300, seed=0)
+    runs = [ni.interpret(gs, seed=5, max_evals=20_000, time_budget=None, n_jobs=1, progress=False)
+            for _ in range(2)]
+    assert [str(c.expr) for c in runs[0].front] == [str(c.expr) for c in runs[1].front]
+    assert [c.loss for c in runs[0].front] == [c.loss for c in runs[1].front]
+    other = ni.interpret(gs, seed=6, max_evals=20_000, time_budget=None, n_jobs=1, progress=False)
+    assert [str(c.expr) for c in other.front] != [str(c.expr) for c in runs[0].front]
+
+
+def test_max_evals_and_time_budget_stop_the_search() -> None:
+    gs = EXPERIMENTS[6].gradient_set(300, seed=0)
+    by_evals = ni.interpret(gs, max_evals=5000, time_budget=None, n_jobs=1, progress=False)
+    assert by_evals.stats["stopped"] == "max_evals"
+    assert 5000 <= by_evals.stats["evaluations"] < 20_000
+    by_time = ni.interpret(gs, time_budget=2, early_stop=None, n_jobs=1, progress=False)
+    assert by_time.stats["stopped"] == "time_budget"
+    assert by_time.stats["seconds"] < 6
+
+
+def test_operators_restrict_the_formulas() -> None:
+    gs = EXPERIMENTS[1].gradient_set(300, seed=0)
+    result = ni.interpret(gs, operators=["+", "*"], max_evals=30_000, time_budget=None,
+                          n_jobs=1, progress=False)
+    for c in result.front:
+        assert not c.expr.has(sympy.sin, sympy.exp, sympy.cos)
+
+
+def test_choice_is_the_elbow() -> None:
+    names = ["x1", "x2"]
+    mk = lambda text, size, loss: ni.Candidate.from_string(text, names, size, loss)  # noqa: E731
+    front = [mk("x1", 1, 1.9), mk("x1 + x2", 3, 0.4), mk("x1**2 + x2", 5, 1e-3),
+             mk("x1**2 + x2 + 0.01*sin(x2)", 9, 9e-4), mk("x1**2 + x2 + 0.01*sin(x2*x1)", 11, 8e-4)]
+    assert choose(front) is front[2]
+    exact = [mk("x1", 1, 1.9), mk("x1**2 + 2*x2**2", 7, 1e-15), mk("x1**2 + 2*x2**2 + 0*x1", 9, 1e-16)]
+    assert choose(exact) is exact[1]  # below the floor, losses count as equal
+    useless = [mk("x1", 1, 1.5), mk("x1 + x2", 3, 1.2)]
+    assert choose(useless) is None
+
+
+def test_nothing_useful_is_said_plainly() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (300, 3))
+    gs = ni.GradientSet(X, rng.normal(size=(300, 3)))  # random directions: no formula
+    result = ni.interpret(gs, max_evals=3000, time_budget=None, n_jobs=1, progress=False)
+    assert result.best is None
+    assert any("No formula explains" in note for note in result.notes)
+
+
+def test_bad_input_is_rejected_clearly() -> None:
+    with pytest.raises(TypeError, match="GradientSet"):
+        ni.interpret(np.zeros((3, 2)))
+    gs = EXPERIMENTS[1].gradient_set(50)
+    with pytest.raises(TypeError, match="valid search options"):
+        ni.interpret(gs, time_limit=3)
+    with pytest.raises(ValueError, match="unknown operator"):
+        ni.interpret(gs, operators=["+", "atan2"])
+    flat = ni.GradientSet(np.ones((10, 2)), np.zeros((10, 2)))
+    with pytest.raises(ValueError, match="non-zero gradient"):
+        ni.interpret(flat)
+
+
+def test_ctrl_c_keeps_the_front_and_workers_run_from_a_plain_script(tmp_path) -> None:
+    """A script without a __main__ guard: workers must not re-run it. SIGINT after a
+    few seconds ends the search with the front found so far."""
+    script = tmp_path / "plain.py"
+    marker = tmp_path / "ran.txt"
+    script.write_text(textwrap.dedent(f"""
+        import os, signal, threading
+        import neuroninterp as ni
+        from neuroninterp.experiments import EXPERIMENTS
+        with open({str(marker)!r}, "a") as fh:
+            fh.write("x")
+        gs = EXPERIMENTS[6].gradient_set(300, seed=0)
+        threading.Timer(6.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        r = ni.interpret(gs, time_budget=60, early_stop=None, n_jobs=2, progress=False)
+        print("STOPPED", r.stats["stopped"], len(r.front), r.stats["seconds"])
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("STOPPED"))
+    _, stopped, n_front, seconds = line.split()
+    assert stopped == "interrupted" and int(n_front) >= 1 and float(seconds) < 30
+    assert marker.read_text() == "x"  # the script body ran once: no re-import by workers
+
+
+def test_loss_of_front_members_is_measured_on_all_points() -> None:
+    exp = EXPERIMENTS[3]
+    gs = exp.gradient_set(400, seed=2)
+    result = ni.interpret(gs, seed=2, time_budget=30, n_jobs=1, progress=False)
+    for c in result.front:
+        g = c.gradient(gs.X)
+        with np.errstate(all="ignore"):
+            cos = np.sum(g * gs.gradients, axis=1) / np.linalg.norm(g, axis=1)
+        cos = np.where(np.isfinite(cos), cos, -1.0)
+        assert math.isclose(c.loss, float(np.mean(2 - 2 * cos)), rel_tol=1e-6, abs_tol=1e-9)

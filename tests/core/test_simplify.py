@@ -1,0 +1,85 @@
+"""Simplest equivalent form: every degeneracy of the gradient direction is
+removed, and the orientation (which side grows) is kept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+
+from neuroninterp._simplify import Simplifier, drop_exact
+
+NAMES = ["x1", "x2", "x3"]
+SYM = {n: sympy.Symbol(n, real=True) for n in NAMES}
+x1, x2, x3 = (SYM[n] for n in NAMES)
+
+
+def parse(text: str) -> sympy.Expr:
+    return sympy.sympify(text, locals=SYM)
+
+
+def simplifier_for(truth: str, low: float = 0.2, high: float = 1.5, n: int = 300) -> Simplifier:
+    """A simplifier whose targets are the exact gradient directions of ``truth``."""
+    from neuroninterp._formula import Formula
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(low, high, (n, 3))
+    _, g = Formula.from_sympy(parse(truth), NAMES).evaluate(X)
+    return Simplifier(NAMES, X, g / np.linalg.norm(g, axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize(
+    "wrapped, simplest",
+    [
+        ("x1**2 + 2*x2**2 + 7.5", "x1**2 + 2*x2**2"),  # additive constant
+        ("3.7*(x1**2 + 2*x2**2)", "x1**2 + 2*x2**2"),  # positive factor
+        ("exp(x1**2 + 2*x2**2)", "x1**2 + 2*x2**2"),  # monotone wrapper
+        ("log(x1**2 + 2*x2**2)", "x1**2 + 2*x2**2"),
+        ("(x1**2 + 2*x2**2)**3", "x1**2 + 2*x2**2"),  # odd power
+        ("sqrt(x1**2 + 2*x2**2)", "x1**2 + 2*x2**2"),
+        ("tanh(0.3*x1**2 + 0.6*x2**2)", "x1**2 + 2*x2**2"),
+        ("exp(0.2*exp(x1**2 + 2*x2**2) + 1) - 4", "x1**2 + 2*x2**2"),  # nested
+        ("0.5*x1**2 + x2**2", "x1**2 + 2*x2**2"),  # scale so coefficients are simple
+        ("1.99999999997*x2**2 + x1**2", "x1**2 + 2*x2**2"),  # round to short numbers
+    ],
+)
+def test_degeneracies_are_removed(wrapped: str, simplest: str) -> None:
+    simp = simplifier_for(simplest)
+    assert sympy.simplify(simp.simplest(parse(wrapped)) - parse(simplest)) == 0
+
+
+@pytest.mark.parametrize(
+    "wrapped, oriented",
+    [
+        ("-3*(x1 + x2*x3)", "-(x1 + x2*x3)"),  # a negative factor flips, it is not dropped
+        ("1/(x1 + x2*x3)", "-(x1 + x2*x3)"),  # decreasing wrapper on a positive argument
+        ("exp(-(x1 + x2*x3))", "-(x1 + x2*x3)"),
+        ("(x1 + x2*x3)**-2", "-(x1 + x2*x3)"),
+    ],
+)
+def test_orientation_is_kept(wrapped: str, oriented: str) -> None:
+    simp = simplifier_for(wrapped)  # targets: the wrapped formula's own directions
+    result = simp.simplest(parse(wrapped))
+    assert sympy.simplify(result - parse(oriented)) == 0
+    assert simp.loss(result) < 1e-12  # same direction field, same sign
+
+
+def test_square_of_a_sign_changing_argument_is_kept() -> None:
+    # (x1 - 1)^2 is not monotone in x1 - 1 on [0.2, 1.5): it must not be peeled.
+    simp = simplifier_for("(x1 - 1)**2 + x2")
+    result = simp.simplest(parse("(x1 - 1)**2 + x2"))
+    assert simp.loss(result) < 1e-12
+    assert result.has(sympy.Pow)
+
+
+def test_sin_is_peeled_only_where_monotone() -> None:
+    inner = "x1 + x2"  # in [0.4, 3): sin is not monotone there
+    simp = simplifier_for(f"sin({inner})")
+    assert isinstance(simp.simplest(parse(f"sin({inner})")), sympy.sin)
+    small = simplifier_for(f"sin(0.3*({inner}))")  # in [0.12, 0.9): monotone
+    assert sympy.simplify(small.simplest(parse(f"sin(0.3*({inner}))")) - parse(inner)) == 0
+
+
+def test_drop_exact_handles_tiny_factors() -> None:
+    e = parse("2.6e-160*(x1 + 0.005) * exp(x2) + 3")
+    assert drop_exact(e) == parse("(x1 + 0.005)*exp(x2)")
