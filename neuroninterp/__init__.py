@@ -12,7 +12,7 @@ x1**2 + 2*x2**2
 """
 
 from ._gradient_set import GradientReservoir, GradientSet
-from ._interpret import interpret
+from ._interpret import classify, interpret
 from ._interpretation import Candidate, Interpretation
 from ._options import SearchOptions
 
@@ -24,6 +24,7 @@ __all__ = [
     "GradientSet",
     "Interpretation",
     "SearchOptions",
+    "classify",
     "interpret",
     "__version__",
 ]

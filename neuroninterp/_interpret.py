@@ -14,10 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from . import _vm
+from ._formula import Formula
 from ._gradient_set import GradientSet
 from ._interpretation import Candidate, Interpretation
 from ._options import SearchOptions
 from ._progress import Progress
+from ._search import Targets
 from ._simplify import Simplifier
 
 # Elbow rule (documented in README "How the formula is chosen").
@@ -44,27 +47,85 @@ def interpret(gradient_set: GradientSet, **search_options: Any) -> Interpretatio
         )
     options = SearchOptions.from_kwargs(search_options)
     gradient_set.check_usable()
-    from ._parallel import search  # imported late: it pulls in multiprocessing machinery
+    gs = gradient_set
+    sample = gs.subsample(500, seed=0)
+    keep = sample.has_direction
+    out = _search_and_build(
+        Targets.from_gradient_set(gs), gs.feature_names, options,
+        Simplifier(gs.feature_names, sample.X[keep], sample.gradients[keep]),
+        Simplifier(gs.feature_names, gs.X[gs.has_direction], gs.gradients[gs.has_direction]),
+    )
+    out.description = gs.description
+    out.gradient_set = gs
+    out.stats.update(n_points=len(gs), n_directed=gs.n_directed, n_dropped=gs.n_dropped)
+    _attach_rule(out, gs)
+    return out
+
+
+def classify(
+    X: np.ndarray, y: np.ndarray, feature_names: list[str] | None = None, **search_options: Any
+) -> Interpretation:
+    """Symbolic classification, the paper's baseline: fit the labels directly,
+    minimizing the hinge loss ``mean(max(0, 1 - y T(x)))`` with ``y`` in {-1, +1}
+    (0/1 and boolean labels are mapped). The rule is "class 1 when T(x) > 0".
+    It shows what the *data* says; ``interpret`` shows what the *network* uses.
+
+    >>> import neuroninterp as ni
+    >>> from neuroninterp.experiments import EXPERIMENTS
+    >>> X = EXPERIMENTS[1].sample(500); y = EXPERIMENTS[1].labels(X)
+    >>> result = ni.classify(X, y, time_budget=20, progress=False)  # doctest: +SKIP
+    """
+    options = SearchOptions.from_kwargs(search_options)
+    probe = GradientSet(X, np.ones_like(np.asarray(X, dtype=float)), feature_names=feature_names)
+    X = probe.X  # validated, non-finite rows dropped
+    labels = _signed_labels(y, len(np.asarray(y)), probe)
+    names = probe.feature_names
+    targets = Targets(np.ascontiguousarray(X.T), labels[None, :].copy(), np.ones(len(X), bool),
+                      _vm.HINGE)
+    rows = np.random.default_rng(0).permutation(len(X))[:500]
+    out = _search_and_build(targets, names, options, Simplifier(names, X[rows], labels=labels[rows]),
+                            Simplifier(names, X, labels=labels), hinge=True)
+    out.description = "symbolic classification of the labels (hinge loss): class 1 when T(x) > 0"
+    out.stats.update(n_points=len(X), loss="hinge")
+    return out
+
+
+def _signed_labels(y: Any, n_y: int, probe: GradientSet) -> np.ndarray:
+    y = np.asarray(y, dtype=float).reshape(-1)
+    if n_y != len(probe) + probe.n_dropped:
+        raise ValueError(f"y has {n_y} labels for {len(probe) + probe.n_dropped} rows of X")
+    if probe.n_dropped:
+        raise ValueError(f"X has {probe.n_dropped} rows with non-finite values; remove them first")
+    values = set(np.unique(y).tolist())
+    if values <= {0.0, 1.0}:
+        y = 2 * y - 1
+    elif not values <= {-1.0, 1.0}:
+        raise ValueError(f"y must hold two classes as 0/1, False/True or -1/+1, got {sorted(values)[:5]}")
+    if len(set(y.tolist())) < 2:
+        raise ValueError("y holds one class only: nothing to separate")
+    return y
+
+
+def _search_and_build(targets: Targets, names: list[str], options: SearchOptions,
+                      simp: Simplifier, full: Simplifier, hinge: bool = False) -> Interpretation:
+    """Search (with progress display), simplify the front, choose, collect stats."""
+    from ._parallel import search  # imported late: it pulls in process machinery
 
     show = options.progress if options.progress is not None else sys.stderr.isatty()
-    with Progress(enabled=show, names=gradient_set.feature_names, budget=options.time_budget) as bar:
-        result = search(gradient_set, options, on_progress=bar.update)
+    with Progress(enabled=show, names=names, budget=options.time_budget) as bar:
+        result = search(targets, options, on_progress=bar.update)
     t0 = time.perf_counter()
-    front = simplified_front(result.hof.front(), gradient_set)
-    best = choose(front)
+    front = simplified_front(result.hof.front(), names, simp, full)
+    best = choose(front, useful_cosine=None if hinge else USEFUL_MEAN_COSINE)
     stats = {
         "seconds": result.seconds,
         "simplify_seconds": time.perf_counter() - t0,
         "evaluations": result.evals,
         "stopped": result.stopped,
         "solved_at": result.solved_at,
-        "n_points": len(gradient_set),
-        "n_directed": gradient_set.n_directed,
-        "n_dropped": gradient_set.n_dropped,
         "options": options.as_dict(),
     }
-    out = Interpretation(front, best, list(gradient_set.feature_names), stats,
-                         description=gradient_set.description, gradient_set=gradient_set)
+    out = Interpretation(front, best, list(names), stats)
     if best is None and front:
         out.notes.append(
             f"No formula explains the unit well: the best mean cosine is "
@@ -73,35 +134,31 @@ def interpret(gradient_set: GradientSet, **search_options: Any) -> Interpretatio
         )
     if result.stopped == "interrupted":
         out.notes.append("The search was interrupted; the front holds what was found until then.")
-    _attach_rule(out, gradient_set)
     return out
 
 
-def simplified_front(entries: list, gs: GradientSet, max_points: int = 500) -> list[Candidate]:
-    """Simplify each (complexity, loss, formula) entry, re-measure complexity and
-    loss, and keep the entries no simpler entry beats."""
-    sample = gs.subsample(max_points, seed=0)
-    keep = sample.has_direction
-    simp = Simplifier(gs.feature_names, sample.X[keep], sample.gradients[keep])
-    full = Simplifier(gs.feature_names, gs.X[gs.has_direction], gs.gradients[gs.has_direction])
+def simplified_front(entries: list, names: list[str], simp: Simplifier,
+                     full: Simplifier) -> list[Candidate]:
+    """Simplify each (complexity, loss, formula) entry with ``simp``, re-measure
+    complexity and (with ``full``, on all points) loss, and keep the entries that
+    no simpler entry beats."""
     cands: list[Candidate] = []
     for _complexity, _loss, formula in entries:
-        expr = simp.simplest(formula.to_sympy(gs.feature_names))
-        from ._formula import Formula
-
-        size = len(Formula.from_sympy(expr, gs.feature_names).code)
-        cands.append(Candidate(expr, size, full.loss(expr), list(gs.feature_names)))
+        expr = simp.simplest(formula.to_sympy(names))
+        size = len(Formula.from_sympy(expr, names).code)
+        cands.append(Candidate(expr, size, full.loss(expr), list(names)))
     cands.sort(key=lambda c: (c.complexity, c.loss))
     front: list[Candidate] = []
     for c in cands:
-        if not front or c.loss < front[-1].loss - 1e-15 and math.isfinite(c.loss):
+        if math.isfinite(c.loss) and (not front or c.loss < front[-1].loss - 1e-15):
             if front and c.complexity == front[-1].complexity:
                 continue
             front.append(c)
     return front
 
 
-def choose(front: list[Candidate]) -> Candidate | None:
+def choose(front: list[Candidate], useful_cosine: float | None = USEFUL_MEAN_COSINE
+           ) -> Candidate | None:
     """The elbow of the front: the formula minimizing
     ``log(max(loss, LOSS_FLOOR)) + COMPLEXITY_PENALTY * complexity``.
 
@@ -109,11 +166,12 @@ def choose(front: list[Candidate]) -> Candidate | None:
     smaller by a factor of at least ``exp(COMPLEXITY_PENALTY)`` per unit of
     added complexity, so the choice stops where the front stops improving
     much. Losses below ``LOSS_FLOOR`` count as exact. ``None`` when even the
-    best formula's mean cosine is below ``USEFUL_MEAN_COSINE``.
+    best formula's mean cosine is below ``useful_cosine`` (not checked when None,
+    as for the hinge loss of ``classify``).
     """
     if not front:
         return None
-    if max(c.mean_cosine for c in front) < USEFUL_MEAN_COSINE:
+    if useful_cosine is not None and max(c.mean_cosine for c in front) < useful_cosine:
         return None
     return min(front, key=lambda c: (math.log(max(c.loss, LOSS_FLOOR))
                                      + COMPLEXITY_PENALTY * c.complexity, c.complexity))

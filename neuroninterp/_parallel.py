@@ -24,7 +24,6 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ._formula import Formula
-from ._gradient_set import GradientSet
 from ._options import SearchOptions
 from ._search import HallOfFame, Search, SearchResult, Targets, grace_seconds
 
@@ -123,13 +122,12 @@ def _worker_main(read_fd: int, write_fd: int) -> None:
 
 
 def search(
-    gs: GradientSet,
+    targets: Targets,
     options: SearchOptions,
     on_progress: Callable[[float, int, HallOfFame], None] | None = None,
 ) -> SearchResult:
     """Search until time budget, evaluation budget, early stop or Ctrl-C."""
     t0 = time.perf_counter()
-    targets = Targets.from_gradient_set(gs)
     n_workers = options.workers - 1
     islands_here = max(1, options.populations // options.workers)
     here = Search(targets, options, options.seed, islands_here)

@@ -204,6 +204,7 @@ def interpretation_to_dict(interp: Interpretation) -> dict[str, Any]:
         "front": [
             {
                 "formula": str(c.expr),
+                "srepr": sympy.srepr(c.expr),
                 "latex": display_latex(c),
                 "complexity": int(c.complexity),
                 "loss": _jsonable(c.loss),
@@ -226,7 +227,7 @@ def interpretation_from_dict(data: dict[str, Any]) -> Interpretation:
     a newer schema version is refused with a clear message.
     """
     from ._gradient_set import GradientSet
-    from ._interpretation import Candidate, Interpretation
+    from ._interpretation import Interpretation
     from ._rule import Rule
 
     if not isinstance(data, dict) or "schema_version" not in data:
@@ -240,11 +241,7 @@ def interpretation_from_dict(data: dict[str, Any]) -> Interpretation:
             f"(up to {SCHEMA_VERSION}); upgrade neuroninterp to read it"
         )
     names = list(data["feature_names"])
-    front = [
-        Candidate.from_string(c["formula"], names, c["complexity"],
-                              math.inf if c["loss"] is None else c["loss"])
-        for c in data["front"]
-    ]
+    front = [_candidate(c, names) for c in data["front"]]
     index = data.get("best")
     if index is not None and not (isinstance(index, int) and 0 <= index < len(front)):
         raise ValueError(f"'best' must index the front (0..{len(front) - 1}) or be null, "
@@ -266,6 +263,22 @@ def interpretation_from_dict(data: dict[str, Any]) -> Interpretation:
         description=str(data.get("description", "")),
         gradient_set=gs,
     )
+
+
+def _candidate(entry: dict[str, Any], names: list[str]) -> Candidate:
+    """A front entry back as a Candidate. ``srepr`` restores the expression
+    exactly (constants keep their binary value and precision); without it (a
+    hand-written file) the ``formula`` string is parsed."""
+    from ._interpretation import Candidate
+
+    loss = math.inf if entry.get("loss") is None else float(entry["loss"])
+    text = entry.get("srepr")
+    if text:
+        expr = sympy.sympify(text)
+        allowed = {sympy.Symbol(n, real=True) for n in names}
+        if isinstance(expr, sympy.Expr) and expr.free_symbols <= allowed:
+            return Candidate(expr, int(entry["complexity"]), loss, list(names))
+    return Candidate.from_string(entry["formula"], names, entry["complexity"], loss)
 
 
 def _jsonable(obj: Any) -> Any:

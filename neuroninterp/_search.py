@@ -40,8 +40,9 @@ class Targets:
     """The points and unit target directions the loss is computed on."""
 
     Xt: np.ndarray  # (d, n)
-    Ut: np.ndarray  # (d, n)
+    Ut: np.ndarray  # (d, n) unit target gradients; (1, n) labels +-1 in HINGE mode
     w: np.ndarray  # (n,) bool
+    mode: int = _vm.DIRECTION
 
     @classmethod
     def from_gradient_set(cls, gs: GradientSet) -> Targets:
@@ -57,9 +58,8 @@ class Targets:
         return self.Xt.shape[1]
 
     def take(self, rows: np.ndarray) -> Targets:
-        return Targets(
-            np.ascontiguousarray(self.Xt[:, rows]), np.ascontiguousarray(self.Ut[:, rows]), self.w[rows]
-        )
+        return Targets(np.ascontiguousarray(self.Xt[:, rows]),
+                       np.ascontiguousarray(self.Ut[:, rows]), self.w[rows], self.mode)
 
     def losses(self, formulas: list[Formula]) -> np.ndarray:
         codes: list[int] = []
@@ -74,12 +74,12 @@ class Targets:
         return _vm.loss_many(
             np.asarray(codes, dtype=np.int64), np.asarray(args, dtype=np.int64),
             np.asarray(vals, dtype=np.float64), np.asarray(starts, dtype=np.int64),
-            self.Xt, self.Ut, self.w,
+            self.Xt, self.Ut, self.w, self.mode,
         )
 
     def loss(self, f: Formula) -> float:
         code, arg, val = f.arrays()
-        return float(_vm.loss(code, arg, val, self.Xt, self.Ut, self.w))
+        return float(_vm.loss(code, arg, val, self.Xt, self.Ut, self.w, self.mode))
 
 
 def optimize_constants(f: Formula, t: Targets, max_iter: int = 30) -> tuple[Formula, float]:
@@ -87,12 +87,12 @@ def optimize_constants(f: Formula, t: Targets, max_iter: int = 30) -> tuple[Form
     returns the better of the fitted and the original formula, with its loss."""
     spots = [i for i, c in enumerate(f.code) if c == CONST]
     code, arg, val = f.arrays()
-    before = float(_vm.loss(code, arg, val, t.Xt, t.Ut, t.w))
+    before = t.loss(f)
     if not spots:
         return f, before
     try:
         fitted, _ = _vm.fit_constants(code, arg, val, np.asarray(spots, dtype=np.int64),
-                                      t.Xt, t.Ut, t.w, max_iter)
+                                      t.Xt, t.Ut, t.w, max_iter, t.mode)
     except Exception:  # singular systems in LAPACK surface as generic errors
         return f, before
     if not np.all(np.isfinite(fitted)):
@@ -306,7 +306,7 @@ class Search:
 
     def migrate(self) -> None:
         entries = list(self.hof.entries.values())
-        for k, island in enumerate(self.islands):
+        for island in self.islands:
             for _ in range(2):
                 i = self.rng.randrange(len(island.members))
                 if entries and self.rng.random() < 0.6:

@@ -29,12 +29,19 @@ ALGEBRA_MAX_OPS = 10  # sympy.simplify only below this size: it can take seconds
 
 
 class Simplifier:
-    """Simplifies formulas against a fixed set of points and target directions."""
+    """Simplifies formulas against a fixed set of points and target directions.
 
-    def __init__(self, names: list[str], X: np.ndarray, U: np.ndarray):
+    With ``labels`` given instead (symbolic classification), the formula's
+    values matter, not only its direction: nothing is peeled, rewrites must
+    keep the values, and the loss is the hinge loss.
+    """
+
+    def __init__(self, names: list[str], X: np.ndarray, U: np.ndarray | None = None,
+                 labels: np.ndarray | None = None):
         self.names = names
         self.X = X
         self.U = U
+        self.labels = labels
 
     # -- numerical checks --------------------------------------------------------
     def gradient(self, expr: sympy.Expr) -> np.ndarray | None:
@@ -46,6 +53,11 @@ class Simplifier:
         return g
 
     def loss(self, expr: sympy.Expr) -> float:
+        if self.labels is not None:
+            v = self.values(expr)
+            if v is None or not np.all(np.isfinite(v)):
+                return math.inf
+            return float(np.maximum(0.0, 1.0 - self.labels * v).mean())
         g = self.gradient(expr)
         if g is None:
             return math.inf
@@ -56,6 +68,10 @@ class Simplifier:
         return float(max(0.0, per_point.mean()))
 
     def same_direction(self, a: sympy.Expr, b: sympy.Expr) -> bool:
+        if self.labels is not None:  # values must agree, not only directions
+            va, vb = self.values(a), self.values(b)
+            return va is not None and vb is not None and bool(
+                np.allclose(va, vb, rtol=1e-9, atol=1e-12, equal_nan=True))
         ga, gb = self.gradient(a), self.gradient(b)
         if ga is None or gb is None:
             return False
@@ -77,6 +93,8 @@ class Simplifier:
     # -- the rewrite ----------------------------------------------------------------
     def simplest(self, expr: sympy.Expr) -> sympy.Expr:
         """Algebra, then peel and tidy until nothing changes, then algebra again."""
+        if self.labels is not None:
+            return self.tidy_constants(self.algebra(expr), rescale=False)
         expr = self.algebra(drop_exact(expr))
         start = expr
         for _ in range(4):
@@ -94,7 +112,8 @@ class Simplifier:
             rewrites.append(sympy.simplify)  # thorough but slow on large formulas
         for rewrite in rewrites:
             try:
-                options.append(drop_exact(rewrite(expr)))
+                new = rewrite(expr)
+                options.append(new if self.labels is not None else drop_exact(new))
             except Exception:  # sympy raises many kinds of errors on odd input
                 continue
         options.sort(key=lambda e: (sympy.count_ops(e), len(str(e))))
@@ -136,7 +155,7 @@ class Simplifier:
             yield inner
             yield -inner
 
-    def tidy_constants(self, expr: sympy.Expr) -> sympy.Expr:
+    def tidy_constants(self, expr: sympy.Expr, rescale: bool = True) -> sympy.Expr:
         """Scale so that a coefficient is 1, then round constants to short numbers,
         where the loss does not get measurably worse. Prefers fewer operations,
         then integer coefficients, then shorter text."""
@@ -144,7 +163,7 @@ class Simplifier:
         tol = max(1e-12, 1e-3 * base_loss)
         options = [expr, self._round(expr)]
         expanded = sympy.expand(expr) if expr.is_Add else expr
-        if expanded.is_Add:
+        if expanded.is_Add and rescale:
             coeffs = {abs(t.as_coeff_Mul()[0]) for t in expanded.args if t.free_symbols}
             options += [self._round(sympy.expand(expanded / c)) for c in coeffs
                         if c.is_Number and c not in (0, 1)]

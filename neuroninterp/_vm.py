@@ -2,8 +2,8 @@
 
 A formula is a prefix program: ``code[i]`` is an opcode from ``_ops``,
 ``arg[i]`` the feature index where ``code[i]`` is a variable, and
-``consts[i]`` the number where ``code[i]`` is a constant. The program is run backwards on a stack; each stack slot holds the
-values at all points and the forward-mode gradient (d components) at all
+``consts[i]`` the number where ``code[i]`` is a constant. The program is run
+backwards on a stack; each stack slot holds the values at all points and the forward-mode gradient (d components) at all
 points. Loops over points are innermost so that numba vectorizes them.
 
 Points are stored feature-major: ``Xt`` has shape (d, n). Invalid arithmetic
@@ -17,11 +17,31 @@ import numpy as np
 from numba import njit
 
 from ._ops import (
-    ABS, ADD, CONST, COS, CUBE, DIV, EXP, INV, LOG, MUL, NEG, POW, SIN, SQRT, SQUARE, SUB,
-    TANH, VAR,
+    ABS,
+    ADD,
+    CONST,
+    COS,
+    CUBE,
+    DIV,
+    EXP,
+    INV,
+    LOG,
+    MUL,
+    NEG,
+    POW,
+    SIN,
+    SQRT,
+    SQUARE,
+    SUB,
+    TANH,
+    VAR,
 )
 
 WORST = 4.0  # |u - v|^2 for opposite unit vectors: the value of a point with no usable gradient
+# Loss modes. DIRECTION: gradient matching, Ut holds unit target gradients (d, n).
+# HINGE: symbolic classification on values, Ut[0] holds labels +-1: mean max(0, 1 - y T).
+DIRECTION = 0
+HINGE = 1
 _JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath=False)
 
 
@@ -145,7 +165,27 @@ def _scratch(length, d, n):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
-def _loss_from_stack(v0, g0, Ut, w):  # pragma: no cover - compiled
+def _hinge_from_stack(v0, Ut, w):  # pragma: no cover - compiled
+    total = 0.0
+    count = 0
+    for i in range(v0.shape[0]):
+        if not w[i]:
+            continue
+        if not np.isfinite(v0[i]):
+            return np.inf
+        count += 1
+        margin = 1.0 - Ut[0, i] * v0[i]
+        if margin > 0.0:
+            total += margin
+    if count == 0:
+        return np.inf
+    return total / count
+
+
+@njit(**_JIT)
+def _loss_from_stack(v0, g0, Ut, w, mode=DIRECTION):  # pragma: no cover - compiled
+    if mode == HINGE:
+        return _hinge_from_stack(v0, Ut, w)
     d, n = Ut.shape
     total = 0.0
     count = 0
@@ -177,16 +217,17 @@ def evaluate(code, arg, consts, Xt):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
-def loss(code, arg, consts, Xt, Ut, w):  # pragma: no cover - compiled
-    """Gradient-matching loss of one program: mean |u - v|^2 over points with ``w``."""
+def loss(code, arg, consts, Xt, Ut, w, mode=DIRECTION):  # pragma: no cover - compiled
+    """Gradient-matching loss of one program: mean |u - v|^2 over points with ``w``
+    (or the hinge loss with ``mode=HINGE``)."""
     d, n = Xt.shape
     val, grad = _scratch(code.shape[0], d, n)
     _run(code, arg, consts, Xt, val, grad)
-    return _loss_from_stack(val[0], grad[0], Ut, w)
+    return _loss_from_stack(val[0], grad[0], Ut, w, mode)
 
 
 @njit(**_JIT)
-def loss_many(codes, args, consts, starts, Xt, Ut, w):  # pragma: no cover - compiled
+def loss_many(codes, args, consts, starts, Xt, Ut, w, mode=DIRECTION):  # pragma: no cover
     """Loss of many programs stored back to back: program p is the slice
     ``starts[p]:starts[p+1]`` of ``codes``, ``args`` and ``consts``."""
     d, n = Xt.shape
@@ -199,16 +240,24 @@ def loss_many(codes, args, consts, starts, Xt, Ut, w):  # pragma: no cover - com
     for p in range(n_prog):
         s, e = starts[p], starts[p + 1]
         _run(codes[s:e], args[s:e], consts[s:e], Xt, val, grad)
-        out[p] = _loss_from_stack(val[0], grad[0], Ut, w)
+        out[p] = _loss_from_stack(val[0], grad[0], Ut, w, mode)
     return out
 
 
 @njit(**_JIT)
-def residuals(code, arg, consts, Xt, Ut, w):  # pragma: no cover - compiled
-    """Residual vector ``v - u`` (d*n entries) whose squared norm / n is the loss."""
+def residuals(code, arg, consts, Xt, Ut, w, mode=DIRECTION):  # pragma: no cover - compiled
+    """Residual vector ``v - u`` (d*n entries) whose squared norm / n is the loss
+    (with ``mode=HINGE``: sqrt(max(0, 1 - y T)), n entries)."""
     d, n = Xt.shape
     val, grad = _scratch(code.shape[0], d, n)
     _run(code, arg, consts, Xt, val, grad)
+    if mode == HINGE:
+        hinge = np.zeros(n)
+        for i in range(n):
+            if w[i]:
+                margin = 1.0 - Ut[0, i] * val[0, i]
+                hinge[i] = np.sqrt(margin) if margin > 0.0 else (0.0 if margin <= 0.0 else 10.0)
+        return hinge
     out = np.zeros(d * n)
     for i in range(n):
         if not w[i]:
@@ -227,15 +276,15 @@ def residuals(code, arg, consts, Xt, Ut, w):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
-def fit_constants(code, arg, consts, spots, Xt, Ut, w, max_iter):  # pragma: no cover - compiled
+def fit_constants(code, arg, consts, spots, Xt, Ut, w, max_iter, mode=DIRECTION):  # pragma: no cover
     """Levenberg-Marquardt on the residuals ``v - u`` over the constants at
     positions ``spots``, with a forward-difference Jacobian. Returns the fitted
     constants (a copy of ``consts``) and their loss."""
     d, n = Xt.shape
     k = spots.shape[0]
-    m = d * n
     c = consts.copy()
-    r = residuals(code, arg, c, Xt, Ut, w)
+    r = residuals(code, arg, c, Xt, Ut, w, mode)
+    m = r.shape[0]
     cost = np.sum(r * r)
     lam = 1e-3
     rel = 1.0
@@ -245,7 +294,7 @@ def fit_constants(code, arg, consts, spots, Xt, Ut, w, max_iter):  # pragma: no 
             old = c[spots[j]]
             h = 1e-7 * max(1.0, abs(old))
             c[spots[j]] = old + h
-            rj = residuals(code, arg, c, Xt, Ut, w)
+            rj = residuals(code, arg, c, Xt, Ut, w, mode)
             c[spots[j]] = old
             for i in range(m):
                 J[i, j] = (rj[i] - r[i]) / h
@@ -260,7 +309,7 @@ def fit_constants(code, arg, consts, spots, Xt, Ut, w, max_iter):  # pragma: no 
             trial = c.copy()
             for j in range(k):
                 trial[spots[j]] += step[j]
-            rt = residuals(code, arg, trial, Xt, Ut, w)
+            rt = residuals(code, arg, trial, Xt, Ut, w, mode)
             cost_t = np.sum(rt * rt)
             if cost_t < cost:
                 c = trial
