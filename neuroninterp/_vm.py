@@ -3,8 +3,9 @@
 A formula is a prefix program: ``code[i]`` is an opcode from ``_ops``,
 ``arg[i]`` the feature index where ``code[i]`` is a variable, and
 ``consts[i]`` the number where ``code[i]`` is a constant. The program is run
-backwards on a stack; each stack slot holds the values at all points and the forward-mode gradient (d components) at all
-points. Loops over points are innermost so that numba vectorizes them.
+backwards on a stack; each stack slot holds the values at all points and the
+forward-mode gradient (d components) at all points. Loops over points are
+innermost so that numba vectorizes them.
 
 Points are stored feature-major: ``Xt`` has shape (d, n). Invalid arithmetic
 (division by zero, log of a negative, overflow) gives inf/nan, never an
