@@ -58,18 +58,22 @@ def stop_reason(stats: dict[str, Any]) -> str:
     return STOP_REASONS.get(str(reason), str(reason))
 
 
-def nothing_found(interp: Interpretation) -> str:
-    """The plain statement made when ``best`` is None."""
+NOTHING_HEADLINE = "No formula explains this unit well."
+
+
+def nothing_found(interp: Interpretation, headline: bool = True) -> str:
+    """The plain statement made when ``best`` is None (without its first
+    sentence when ``headline`` is False)."""
     from ._interpret import USEFUL_MEAN_COSINE
 
     if not interp.front:
         return "The search found no formula at all, so this unit is not explained."
     top = max(c.mean_cosine for c in interp.front)
-    return (
-        f"No formula explains this unit well. The best mean cosine on the front is "
-        f"{top:.3f}, below the {USEFUL_MEAN_COSINE} a useful formula needs, so none of the "
-        "formulas listed is the answer."
+    detail = (
+        f"The best mean cosine on the front is {top:.3f}, below the {USEFUL_MEAN_COSINE} a "
+        "useful formula needs, so none of the formulas listed is the answer."
     )
+    return f"{NOTHING_HEADLINE} {detail}" if headline else detail
 
 
 def search_summary(stats: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import sympy
 
-from ._report import display_expr, display_text, nothing_found, stop_reason
+from ._report import display_expr, nothing_found, stop_reason
 
 if TYPE_CHECKING:
     from ._interpretation import Candidate, Interpretation
@@ -56,7 +56,7 @@ math { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", math; 
 .none .metric { background: white; }
 .metric .v { font-size: 24px; font-weight: 650; }
 .metric .k { font-size: 13px; color: var(--muted); }
-.plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 18px; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 18px; }
 figure { margin: 0; background: white; border: 1px solid var(--line); border-radius: 10px;
          padding: 14px; }
 figure h3 { font-size: 16px; margin: 0 0 8px; }
@@ -226,7 +226,7 @@ def _summary(interp: Interpretation) -> str:
         return (
             '<section class="summary none" id="summary">'
             '<p class="headline">No formula explains this unit well</p>'
-            f"<p>{e(nothing_found(interp))}</p>"
+            f"<p>{e(nothing_found(interp, headline=False))}</p>"
             f'<div class="metrics">{"".join(metrics)}</div></section>'
         )
     out = [
@@ -252,7 +252,7 @@ def _summary(interp: Interpretation) -> str:
                        f"{mathml(best.expr, True, prefix=prefix, suffix=suffix)}</div>")
         else:
             out.append(f'<div class="rule" id="rule" style="font-size:20px">'
-                       f"{e(rule.text(display_text(best)))}</div>")
+                       f"{e(rule.text('T(x)'))}</div>")
         if rule.fidelity is not None:
             metrics.append(_metric(f"{100 * rule.fidelity:.1f} %",
                                    f"agreement with the network ({rule.n_points:,} points)"))

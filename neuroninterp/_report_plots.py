@@ -59,13 +59,18 @@ def make_plots(interp: Interpretation) -> list[Plot]:
 
 
 def pareto_plot(interp: Interpretation) -> Plot:
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = _figure(9.0, 3.4)
     cx = np.array([c.complexity for c in interp.front], dtype=float)
     raw = np.array([c.loss for c in interp.front], dtype=float)
     loss = np.maximum(raw, LOSS_FLOOR)
     ax.step(cx, loss, where="post", color="#9aa5b1", lw=1.2, zorder=1)
     ax.scatter(cx, loss, s=28, color="#3d4f63", zorder=2, label="front")
-    ax.set_yscale("log")
+    if loss.max() / loss.min() > 10:  # a log axis only when the losses span a decade
+        ax.set_yscale("log")
+    ax.set_xlim(0, cx.max() + 1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("complexity")
     ax.set_ylabel("loss  (2 - 2 mean cosine)")
     caption = "Best loss found at each complexity; lower is better."
