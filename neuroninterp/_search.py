@@ -31,7 +31,9 @@ TOURNAMENT = 6
 CHILDREN_PER_GENERATION = 0.25  # fraction of an island replaced each generation
 ADAPTIVE_PARSIMONY = 20.0  # log-loss penalty for a size that holds all of the population
 FROM_HALL_OF_FAME = 0.05  # chance that a child's parent is a hall-of-fame member
-FIT_CHILD_CONSTANTS = 0.5  # chance that a new child's constants are fitted before scoring
+FIT_CHILD_CONSTANTS = 0.5
+CHILD_FIT_POINTS = 64  # constants of children (and tournament winners) are fitted on this many points
+HOF_FIT_POINTS = 128  # constants of hall-of-fame candidates are fitted on this many points  # chance that a new child's constants are fitted before scoring
 EPS = 1e-14  # floor of the loss inside logarithms
 
 
@@ -165,6 +167,7 @@ class Search:
         self.opt = options
         self.all = targets
         self.rng = random.Random(seed)
+        self.np_rng = np.random.default_rng(self.rng.getrandbits(64))  # for index samples only
         weights = {op.opcode: op.complexity for op in options.resolved}
         self.grammar = Grammar([op.opcode for op in options.resolved], weights,
                                targets.Xt.shape[0], options.max_size)
@@ -184,9 +187,10 @@ class Search:
         n = self.all.n
         size = min(n, self.opt.batch_size)
         if size < n:
-            self.batch = self.all.take(np.array(sorted(self.rng.sample(range(n), size))))
+            self.batch = self.all.take(np.sort(self.np_rng.permutation(n)[:size]))
         else:
             self.batch = self.all
+        self.fit_batch = self.batch.take(np.arange(min(self.batch.n, CHILD_FIT_POINTS)))
 
     def _score(self, members: list[Member]) -> None:
         losses = self.batch.losses([m.formula for m in members])
@@ -243,7 +247,7 @@ class Search:
             size = g.size(child)
             if size <= g.max_size:
                 if child.n_constants() and self.rng.random() < FIT_CHILD_CONSTANTS:
-                    child, _ = optimize_constants(child, self.batch, max_iter=8)
+                    child, _ = optimize_constants(child, self.fit_batch, max_iter=6)
                 return Member(child, size, born=self.generation)
         return None
 
@@ -282,7 +286,7 @@ class Search:
                 skeleton = (tuple(f.code), tuple(f.arg))
                 if skeleton not in self.optimized:
                     self.optimized.add(skeleton)
-                    f, loss = optimize_constants(f, self._fit_sample())
+                    f, loss = optimize_constants(f, self._fit_sample(), max_iter=20)
                     loss = self.all.loss(f)
                     self.evals += 1
                     m.formula = f
@@ -290,15 +294,15 @@ class Search:
 
     def _fit_sample(self) -> Targets:
         n = self.all.n
-        if n <= 300:
+        if n <= HOF_FIT_POINTS:
             return self.all
-        return self.all.take(np.array(sorted(self.rng.sample(range(n), 300))))
+        return self.all.take(np.sort(self.np_rng.permutation(n)[:HOF_FIT_POINTS]))
 
     def _tune_constants(self, island: Island) -> None:
         m = self.tournament(island)
         if not m.formula.n_constants():
             return
-        f, _ = optimize_constants(m.formula, self.batch, max_iter=15)
+        f, _ = optimize_constants(m.formula, self.fit_batch, max_iter=10)
         if f is not m.formula:
             m.formula = f
             self._score([m])
