@@ -117,12 +117,14 @@ class UnitGradients:
         self._records: list[tuple[nn.Module, Any, Any]] = []
         self._handles: list[Any] = []
         self._active = False
+        self.attached = False
 
     # -- hooks -------------------------------------------------------------------
     def attach(self) -> UnitGradients:
         """Register the forward hooks (idempotent). They record only while computing."""
-        if self._handles:
+        if self.attached:
             return self
+        self.attached = True
         targets = ([self.module] if self.module is not None
                    else [m for m in self.model.modules() if isinstance(m, SQUASHES)])
         for m in targets:
@@ -134,6 +136,7 @@ class UnitGradients:
         while self._handles:
             self._handles.pop().remove()
         self._records.clear()
+        self.attached = False
 
     def __enter__(self) -> UnitGradients:
         return self.attach()
@@ -184,7 +187,7 @@ class UnitGradients:
         """
         X = np.asarray(X)
         self.check_width(X.shape[1], X.shape)
-        attached_here = not self._handles
+        attached_here = not self.attached
         self.attach()
         device, dtype = model_device_dtype(self.model)
         grads, values = [], []

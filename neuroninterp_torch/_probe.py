@@ -59,7 +59,7 @@ class NeuronProbe:
     @property
     def attached(self) -> bool:
         """True while the probe's hooks are on the model."""
-        return bool(self._target._handles)
+        return self._target.attached
 
     def __len__(self) -> int:
         return len(self.reservoir)

@@ -23,3 +23,13 @@ def exp1_net(exp1_data):
     """A 2x64 ELU logit network trained on experiment 1 (x1^2 + 2 x2^2 > 1), ~2 s."""
     X, y = exp1_data
     return train(elu_mlp(2, 1), X, y, bce, epochs=60).eval()
+
+
+@pytest.fixture(scope="session")
+def warm_search():
+    """Compile the search's numba kernels once, outside any time budget: on a cold cache
+    (a fresh clone) compiling would otherwise eat the first search's time_budget."""
+    import neuroninterp as ni
+
+    ni.interpret(EXPERIMENTS[1].gradient_set(50), time_budget=None, max_evals=300, n_jobs=1,
+                 progress=False)

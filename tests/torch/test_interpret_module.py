@@ -30,7 +30,7 @@ def with_nested_sigmoid(net):
     return nn.Sequential(*layers[:-1], nn.Sequential(layers[-1], nn.Sigmoid())).eval()
 
 
-def test_experiment_1_through_a_sigmoid(exp1_net, exp1_data):
+def test_experiment_1_through_a_sigmoid(exp1_net, exp1_data, warm_search):
     X, _ = exp1_data
     model = with_nested_sigmoid(copy.deepcopy(exp1_net))
     state = State(model)
@@ -52,7 +52,7 @@ def test_experiment_1_through_a_sigmoid(exp1_net, exp1_data):
     assert any("points are in the unsaturated band" in n for n in result.notes)
 
 
-def test_hidden_bottleneck_neuron():
+def test_hidden_bottleneck_neuron(warm_search):
     """y = sin(x1 x2 + x3) through a one-unit bottleneck: the bottleneck encodes z."""
     rng = np.random.default_rng(0)
     X = rng.uniform(-0.7, 0.7, (3000, 3))
@@ -90,7 +90,7 @@ def three_classes():
     return nn.Sequential(net, nn.Softmax(dim=1)).eval(), X
 
 
-def test_softmax_class_boundary(three_classes):
+def test_softmax_class_boundary(three_classes, warm_search):
     model, X = three_classes
     result = interpret_module(model, X, unit=class_boundary(2, 0), time_budget=15, **FAST)
     gs = result.gradient_set
