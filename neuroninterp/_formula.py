@@ -155,6 +155,15 @@ class Formula:
             elif e.is_Add or e.is_Mul:
                 terms = list(e.args)
                 if e.is_Mul:
+                    coeff, rest = e.as_coeff_Mul()
+                    if coeff != 1 and any(t.is_Add for t in terms):
+                        # The number goes last: sympy distributes a number multiplied
+                        # alone with a sum, (-1)*(a + b) -> -a - b, so c*(a+b)*f built
+                        # left to right would not come back as it was.
+                        emit(MUL)
+                        walk(rest)
+                        walk(coeff)
+                        return
                     num = [t for t in terms if not _is_reciprocal(t)]
                     den = [1 / t for t in terms if _is_reciprocal(t)]
                     if den:

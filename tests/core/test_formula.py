@@ -173,6 +173,19 @@ def test_experiments_compile_exactly():
         np.testing.assert_allclose(grads, exp.gradient(X), rtol=1e-12, atol=1e-12)
 
 
+def test_round_trip_keeps_a_number_times_a_sum_factored():
+    # (x1 + x2) * (0 - sin(x1)): sympy holds -(x1 + x2)*sin(x1) in one product; rebuilding
+    # it as (-1 * (x1 + x2)) * sin(x1) would let sympy distribute the -1 over the sum.
+    f = Formula([OPERATORS["*"].opcode, OPERATORS["+"].opcode, VAR, VAR, OPERATORS["-"].opcode,
+                 CONST, OPERATORS["sin"].opcode, VAR], [0, 0, 0, 1, 0, 0, 0, 0], [0.0] * 8)
+    expr = f.to_sympy(NAMES)
+    again = Formula.from_sympy(expr, NAMES)
+    assert again.to_sympy(NAMES) == expr and len(again) == len(f)
+    for text in ["-(x1 + x2)*sin(x1)/x3", "2.5*x3*(x1 + x2)*exp(x2)", "-1/x1", "3*x1*x2"]:
+        e = Formula.from_sympy(text, NAMES).to_sympy(NAMES)
+        assert Formula.from_sympy(e, NAMES).to_sympy(NAMES) == e, text
+
+
 def test_round_trip_of_a_float_constant_is_exact():
     f = Formula.from_sympy("0.1*x1 + exp(-0.37*x2)", ["x1", "x2"])
     assert float(f.to_sympy(["x1", "x2"]).coeff(sympy.Symbol("x1", real=True))) == 0.1
