@@ -28,10 +28,18 @@ ANSI = re.compile(r"\x1b\[")
 NO_COLOR_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR_FORCE")
 
 
+def warm_search() -> None:
+    """Compile the search's numba kernels outside any time budget (on a cold cache,
+    e.g. a fresh clone, compiling takes longer than the budgets used here)."""
+    ni.interpret(EXPERIMENTS[1].gradient_set(50), time_budget=None, max_evals=300, n_jobs=1,
+                 progress=False)
+
+
 @pytest.fixture(scope="module")
 def found() -> ni.Interpretation:
     """Exact gradients of experiment 1 with a logit 4 (g - 1): the search finds
     the truth in seconds and the rule's threshold is 1."""
+    warm_search()
     e = EXPERIMENTS[1]
     X = e.sample(400, seed=1)
     gs = ni.GradientSet(X, e.gradient(X), 4 * (e.value(X) - 1),

@@ -50,6 +50,8 @@ def _train_experiment_1(n: int = 3000, seed: int = 1) -> ni.GradientSet:
 def test_experiment_1_formula_threshold_and_fidelity_from_a_trained_network(tmp_path):
     gs = _train_experiment_1()
     e = EXPERIMENTS[1]
+    # compile the search's kernels first, so that a cold numba cache does not eat the budget
+    ni.interpret(e.gradient_set(50), time_budget=None, max_evals=300, n_jobs=1, progress=False)
     result = ni.interpret(gs, time_budget=15, n_jobs=1, progress=False, seed=0)
     best, rule = result.best, result.rule
     assert best is not None, result.notes
