@@ -165,6 +165,14 @@ class UnitGradients:
                     f"{self.bypassed!r})")
         return f"{unit} of the model output"
 
+    def bypass_note(self) -> str | None:
+        """A sentence for the result's notes when a final squash was bypassed."""
+        if self.bypassed is None:
+            return None
+        squash = type(self._module_named(self.bypassed)).__name__
+        return (f"The model ends in {squash} {self.bypassed!r}, which was bypassed: the formula "
+                "explains its input, the logit.")
+
     def _module_named(self, name: str) -> nn.Module:
         return dict(self.model.named_modules())[name]
 
@@ -188,10 +196,10 @@ class UnitGradients:
         X = np.asarray(X)
         self.check_width(X.shape[1], X.shape)
         attached_here = not self.attached
-        self.attach()
         device, dtype = model_device_dtype(self.model)
         grads, values = [], []
         try:
+            self.attach()
             with preserved_state(self.model), torch.inference_mode(False), torch.enable_grad():
                 self.model.eval()
                 for start in range(0, X.shape[0], batch_size):

@@ -118,10 +118,8 @@ def _gradient_set(
     G, V = target.compute(X, batch_size)
     description = target.describe()
     gs = GradientSet(X, G, V, names, is_logit=target.is_logit, description=description)
-    if target.bypassed is not None:
-        squash = type(target._module_named(target.bypassed)).__name__
-        notes.append(f"The model ends in {squash} {target.bypassed!r}, which was bypassed: the "
-                     "formula explains its input, the logit.")
+    if target.bypass_note():
+        notes.append(str(target.bypass_note()))
     if target.is_logit and delta is not None:
         n_before = len(gs)
         gs = gs.band(delta)

@@ -97,13 +97,12 @@ class NeuronProbe:
         check_search_options(search_options)
         gs = self.gradient_set()
         result = neuroninterp.interpret(gs, **search_options)
+        used = (f"{len(gs)} of them are in the unsaturated band delta={self.delta:g}"
+                if self._target.is_logit and self.delta is not None else f"all {len(gs)} used")
         notes = [f"Collected during training: {len(self.reservoir)} rows kept of "
-                 f"{self.reservoir.n_seen} seen; {len(gs)} used."]
-        if self.delta is not None and self._target.is_logit:
-            notes[0] += f" (band delta={self.delta:g})"
-        if self._target.bypassed is not None:
-            notes.append(f"The final {self._target.bypassed!r} squash was bypassed: the formula "
-                         "explains the logit.")
+                 f"{self.reservoir.n_seen} seen; {used}."]
+        if self._target.bypass_note():
+            notes.append(str(self._target.bypass_note()))
         if self.n_dropped:
             notes.append(f"Dropped {self.n_dropped} collected rows with NaN/inf values.")
         result.notes[:0] = notes

@@ -79,7 +79,8 @@ class IndexUnit(UnitSelector):
             )
         for axis, k in enumerate(self.index):
             _check_index(k, shape[axis + 1], text, shape, f"dimension {axis + 1}")
-        return t[(slice(None), *self.index)]
+        key: tuple[slice | int, ...] = (slice(None), *self.index)
+        return t[key]
 
     def describe(self) -> str:
         return f"unit {self.index!r}"

@@ -181,3 +181,22 @@ def test_same_seed_same_front(exp1_net, exp1_data):
     fronts = [[(str(c), c.complexity) for c in r.front] for r in runs]
     assert fronts[0] and fronts[0] == fronts[1]
     assert str(runs[0].best) == str(runs[1].best)
+
+
+def test_tensor_input_and_float64_model(exp1_net, exp1_data):
+    X = exp1_data[0][:100]
+    model = copy.deepcopy(exp1_net).double()
+    gs = module_gradient_set(model, torch.tensor(X, requires_grad=True), delta=None)
+    ref = module_gradient_set(exp1_net, X, delta=None)
+    np.testing.assert_allclose(gs.gradients, ref.gradients, atol=1e-5)
+    np.testing.assert_array_equal(gs.X, X)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_model_on_gpu_gives_the_cpu_gradients(exp1_net, exp1_data):
+    X = exp1_data[0][:200]
+    model = copy.deepcopy(exp1_net).cuda()
+    gs = module_gradient_set(model, torch.tensor(X).cuda(), delta=None)
+    ref = module_gradient_set(exp1_net, X, delta=None)
+    np.testing.assert_allclose(gs.gradients, ref.gradients, atol=1e-4)
+    assert next(model.parameters()).is_cuda
