@@ -43,7 +43,7 @@ class SearchOptions:
     max_size: int = 30
     time_budget: float | None = 60.0
     max_evals: int | None = None
-    early_stop: float | None = 1e-9
+    early_stop: float | None = 1e-12
     seed: int | None = 0
     n_jobs: int | None = None
     batch_size: int = 100

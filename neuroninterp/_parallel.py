@@ -18,12 +18,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+import numpy as np
+
 from ._formula import Formula
+from ._ops import CONST, MUL, VAR
 from ._options import SearchOptions
 from ._search import HallOfFame, Search, SearchResult, Targets, grace_seconds
 
@@ -56,7 +60,10 @@ class Worker:
         self.k = k
         self.evals = 0
         self.finished = False
-        self.down.send(job)
+        # The job is larger than a pipe's buffer: send it from a thread, so this
+        # process searches while the worker starts up and reads it.
+        self.sending = threading.Thread(target=self.send, args=(job,), daemon=True)
+        self.sending.start()
 
     def send(self, message: Any) -> None:
         try:
@@ -79,7 +86,10 @@ class Worker:
         return out
 
     def close(self, wait: float) -> list[tuple[int, float, Formula]]:
+        self.sending.join(timeout=wait)
         self.send("stop")
+        if not self.evals:  # still starting up: it has nothing to give yet
+            wait = 0.0
         deadline = time.perf_counter() + wait
         last: list[tuple[int, float, Formula]] = []
         while not self.finished and time.perf_counter() < deadline:
@@ -87,10 +97,25 @@ class Worker:
         for conn in (self.down, self.up):
             conn.close()
         try:
-            self.proc.wait(timeout=2.0)
+            self.proc.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
         return last
+
+
+def warm_up(mode: int) -> None:
+    """Run every compiled kernel once on tiny data. On a fresh install numba
+    compiles them here (tens of seconds, once; the machine code is cached on
+    disk); afterwards this takes milliseconds."""
+    from ._search import optimize_constants
+
+    d = 1 if mode else 2
+    tiny = Targets(np.ones((2, 3)), np.ones((d, 3)) / np.sqrt(d), np.ones(3, dtype=bool), mode)
+    f = Formula([MUL, CONST, VAR], [0, 0, 0], [0.0, 2.0, 0.0])
+    tiny.losses([f])
+    optimize_constants(f, tiny, max_iter=2)
+    f.evaluate(np.ones((3, 2)))
 
 
 def _worker_main(read_fd: int, write_fd: int) -> None:
@@ -103,18 +128,17 @@ def _worker_main(read_fd: int, write_fd: int) -> None:
     try:
         while True:
             search.step()
-            now = time.perf_counter()
-            if now - last < EXCHANGE_SECONDS:
-                continue
-            last = now
             stop = False
-            while inbox.poll():
+            while inbox.poll():  # cheap; checked every generation so that a stop is quick
                 message = inbox.recv()
                 if message == "stop":
                     stop = True
                 else:
                     search.inject([f for _, _, f in _unpack(message)])
-            outbox.send((search.evals, _pack(search.hof), stop))
+            now = time.perf_counter()
+            if stop or now - last >= EXCHANGE_SECONDS:
+                last = now
+                outbox.send((search.evals, _pack(search.hof), stop))
             if stop:
                 return
     except (EOFError, OSError, BrokenPipeError):
@@ -127,6 +151,7 @@ def search(
     on_progress: Callable[[float, int, HallOfFame], None] | None = None,
 ) -> SearchResult:
     """Search until time budget, evaluation budget, early stop or Ctrl-C."""
+    warm_up(targets.mode)  # compile (or load) the kernels before the clock starts
     t0 = time.perf_counter()
     n_workers = options.workers - 1
     islands_here = max(1, options.populations // options.workers)
@@ -153,7 +178,8 @@ def search(
                     merge(w.receive())
                 migrants = _pack(here.hof)
                 for w in workers:
-                    w.send(migrants)
+                    if not w.sending.is_alive():
+                        w.send(migrants)
             evals = here.evals + sum(w.evals for w in workers)
             best = here.hof.best()
             if options.early_stop is not None and best and best[0] <= options.early_stop:
@@ -174,7 +200,7 @@ def search(
     finally:
         for w in workers:
             try:
-                merge(w.close(wait=3.0))
+                merge(w.close(wait=1.0))
             except KeyboardInterrupt:
                 w.proc.kill()
     evals = here.evals + sum(w.evals for w in workers)

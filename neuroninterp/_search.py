@@ -31,9 +31,12 @@ TOURNAMENT = 6
 CHILDREN_PER_GENERATION = 0.25  # fraction of an island replaced each generation
 ADAPTIVE_PARSIMONY = 20.0  # log-loss penalty for a size that holds all of the population
 FROM_HALL_OF_FAME = 0.05  # chance that a child's parent is a hall-of-fame member
-FIT_CHILD_CONSTANTS = 0.5
+FIT_CHILD_CONSTANTS = 0.5  # chance that a new child's constants are fitted before scoring
+SECOND_MUTATION = 0.4  # chance of a second edit: paths through a worse intermediate
+RESTART_EVERY = 150  # generations between fresh restarts of one island
+ISOLATION = 100  # generations a restarted island receives no migrants
 CHILD_FIT_POINTS = 64  # constants of children (and tournament winners) are fitted on this many points
-HOF_FIT_POINTS = 128  # constants of hall-of-fame candidates are fitted on this many points  # chance that a new child's constants are fitted before scoring
+HOF_FIT_POINTS = 128  # constants of hall-of-fame candidates are fitted on this many points
 EPS = 1e-14  # floor of the loss inside logarithms
 
 
@@ -156,8 +159,9 @@ def _fitness(m: Member) -> float:
 
 
 class Island:
-    def __init__(self, members: list[Member]):
+    def __init__(self, members: list[Member], isolated_until: int = 0):
         self.members = members
+        self.isolated_until = isolated_until  # no migrants or hall-of-fame parents before this generation
 
 
 class Search:
@@ -230,7 +234,8 @@ class Search:
         g = self.grammar
         entries = self.hof.entries
         for _ in range(8):
-            if entries and self.rng.random() < FROM_HALL_OF_FAME:
+            if entries and self.rng.random() < FROM_HALL_OF_FAME and \
+                    island.isolated_until <= self.generation:
                 parent = self.rng.choice(list(entries.values()))[1]
             else:
                 parent = self.tournament(island).formula
@@ -241,7 +246,7 @@ class Search:
                 child = g.random_tree(self.rng, self.rng.randrange(1, 10))
             else:
                 child = g.mutate(parent, self.rng)
-                if self.rng.random() < 0.2:
+                if self.rng.random() < SECOND_MUTATION:
                     child = g.mutate(child, self.rng)
             child = fold_constants(child)
             size = g.size(child)
@@ -271,6 +276,16 @@ class Search:
             self._tune_constants(island)
         if self.generation % 10 == 0:
             self.migrate()
+        if self.generation % RESTART_EVERY == 0 and len(self.islands) > 1:
+            self.restart_island()
+
+    def restart_island(self) -> None:
+        """Start one island afresh (round robin) and keep it apart for a while, so
+        that a new family of formulas can grow outside the dominant basin."""
+        k = (self.generation // RESTART_EVERY) % len(self.islands)
+        island = self._new_island()
+        island.isolated_until = self.generation + ISOLATION
+        self.islands[k] = island
 
     def _consider(self, members: list[Member]) -> None:
         """Confirm promising members on all points and offer them to the hall of fame."""
@@ -308,9 +323,12 @@ class Search:
             self._score([m])
             self._consider([m])
 
+    def open_islands(self) -> list[Island]:
+        return [i for i in self.islands if i.isolated_until <= self.generation] or self.islands
+
     def migrate(self) -> None:
         entries = list(self.hof.entries.values())
-        for island in self.islands:
+        for island in self.open_islands():
             for _ in range(2):
                 i = self.rng.randrange(len(island.members))
                 if entries and self.rng.random() < 0.6:
@@ -327,8 +345,9 @@ class Search:
         if not members:
             return
         self._consider(members)
+        targets = self.open_islands()
         for m in members:
-            island = self.islands[self.rng.randrange(len(self.islands))]
+            island = targets[self.rng.randrange(len(targets))]
             island.members[self.rng.randrange(len(island.members))] = m
         self._score(members)
 
@@ -344,5 +363,6 @@ class SearchResult:
 
 def grace_seconds(solved_at: float) -> float:
     """How long the search goes on after the first formula below ``early_stop``,
-    to give simpler exact formulas a chance."""
-    return 0.25 * solved_at + 0.5
+    to give simpler exact formulas a chance (approximants such as
+    ``sin(0.004*x1 - c)`` for a square can also pass ``early_stop``)."""
+    return 0.5 * solved_at + 1.0

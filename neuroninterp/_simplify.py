@@ -94,11 +94,11 @@ class Simplifier:
     def simplest(self, expr: sympy.Expr) -> sympy.Expr:
         """Algebra, then peel and tidy until nothing changes, then algebra again."""
         if self.labels is not None:
-            return self.tidy_constants(self.algebra(expr), rescale=False)
+            return self.tidy_constants(self.prune(self.algebra(expr)), rescale=False)
         expr = self.algebra(drop_exact(expr))
         start = expr
         for _ in range(4):
-            new = self.tidy_constants(self.strip(expr))
+            new = self.tidy_constants(self.prune(self.strip(expr)))
             if new == expr:
                 break
             expr = new
@@ -154,6 +154,29 @@ class Simplifier:
             inner = e.args[0]
             yield inner
             yield -inner
+
+    def prune(self, expr: sympy.Expr, max_tries: int = 40) -> sympy.Expr:
+        """Drop terms of sums (anywhere in the formula) whose removal does not make
+        the loss measurably worse, e.g. ``1e-15*x1/sin(x1)`` left by the search."""
+        base = self.loss(expr)
+        tol = max(1e-12, 1e-3 * base)
+        tries = 0
+        changed = True
+        while changed and tries < max_tries:
+            changed = False
+            sums = [a for a in sympy.preorder_traversal(expr) if a.is_Add]
+            for add in sums:
+                for term in add.args:
+                    if not term.free_symbols or tries >= max_tries:
+                        continue
+                    tries += 1
+                    candidate = expr.xreplace({add: add - term})
+                    if candidate.free_symbols and self.loss(candidate) <= base + tol:
+                        expr, changed = candidate, True
+                        break
+                if changed:
+                    break
+        return expr
 
     def tidy_constants(self, expr: sympy.Expr, rescale: bool = True) -> sympy.Expr:
         """Scale so that a coefficient is 1, then round constants to short numbers,

@@ -83,3 +83,9 @@ def test_sin_is_peeled_only_where_monotone() -> None:
 def test_drop_exact_handles_tiny_factors() -> None:
     e = parse("2.6e-160*(x1 + 0.005) * exp(x2) + 3")
     assert drop_exact(e) == parse("(x1 + 0.005)*exp(x2)")
+
+
+def test_negligible_terms_are_pruned() -> None:
+    simp = simplifier_for("x1**2 + 2*x2**2")
+    result = simp.simplest(parse("0.5*x1**2 + x2**2 - 1.3e-15*x1/sin(x1)"))
+    assert sympy.simplify(result - parse("x1**2 + 2*x2**2")) == 0
