@@ -3,8 +3,10 @@
 Prints a table of formula evaluations per second (value, exact input gradient
 and loss at N points) for a 10-node formula over d = 3 features:
 ``_vm.loss`` (one program per call), ``_vm.loss_many`` (200 programs per call)
-and, for comparison, a plain per-node numpy evaluator written here. Each
-measurement runs for ``--seconds`` in ten slices and reports the fastest slice.
+and, for comparison, a plain per-node numpy evaluator written here. Time is
+this process's CPU time, so other programs on a shared machine slow the
+measurement less; each one runs for ``--seconds`` in ten slices and reports
+the fastest slice.
 
     NUMBA_NUM_THREADS=1 python benchmarks/eval_speed.py [--seconds 2]
 """
@@ -118,18 +120,18 @@ def numpy_loss(code: list[int], arg: list[int], val: list[float], X: np.ndarray,
 
 def rate(run: Callable[[], object], evals_per_call: int, seconds: float,
          slices: int = 10) -> float:
-    """Formula evaluations per second of ``run``, measured for about ``seconds``
-    in ``slices`` equal slices; the fastest slice counts (the least disturbed by
-    other processes on a shared machine)."""
+    """Formula evaluations per CPU second of ``run``, measured for about ``seconds``
+    of CPU time in ``slices`` equal slices; the fastest slice counts (the least
+    disturbed by other processes on a shared machine)."""
     run()  # warm up (the JIT compiles or loads its cache here)
     best = 0.0
     for _ in range(slices):
         calls = 0
-        start = time.perf_counter()
+        start = time.process_time()
         while True:
             run()
             calls += 1
-            elapsed = time.perf_counter() - start
+            elapsed = time.process_time() - start
             if elapsed >= seconds / slices:
                 break
         best = max(best, calls * evals_per_call / elapsed)
@@ -171,10 +173,10 @@ def main() -> None:
             rows.append(("numpy, node by node", n, rate(
                 lambda X=X, U=U: numpy_loss(f.code, f.arg, f.val, X, U), 1, args.seconds)))
 
-    print(f"Gradient-loss evaluations per second, one core (NUMBA_NUM_THREADS="
+    print(f"Gradient-loss evaluations per CPU second, one core (NUMBA_NUM_THREADS="
           f"{os.environ['NUMBA_NUM_THREADS']}), formula {FORMULA} ({len(f)} nodes, d = 3)")
     print()
-    print("| evaluator | N points | evaluations / s |")
+    print("| evaluator | N points | evaluations per CPU second |")
     print("|---|---:|---:|")
     for name, n, r in rows:
         print(f"| {name} | {n} | {r:,.0f} |")
