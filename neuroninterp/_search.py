@@ -98,7 +98,9 @@ def optimize_constants(f: Formula, t: Targets, max_iter: int = 30) -> tuple[Form
     try:
         fitted, _ = _vm.fit_constants(code, arg, val, np.asarray(spots, dtype=np.int64),
                                       t.Xt, t.Ut, t.w, max_iter, t.mode)
-    except Exception:  # singular systems in LAPACK surface as generic errors
+    except Exception as err:  # a failed LAPACK solve surfaces as a generic error
+        if isinstance(err.__context__, KeyboardInterrupt) or isinstance(err.__cause__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None  # Ctrl-C arrived while numba built the error
         return f, before
     if not np.all(np.isfinite(fitted)):
         return f, before

@@ -301,6 +301,8 @@ def fit_constants(code, arg, consts, spots, Xt, Ut, w, max_iter, mode=DIRECTION)
                 J[i, j] = (rj[i] - r[i]) / h
         A = J.T @ J
         g = J.T @ r
+        if not (np.all(np.isfinite(A)) and np.all(np.isfinite(g))):
+            break  # no usable step: stop here instead of raising inside LAPACK
         improved = False
         for _attempt in range(8):
             M = A.copy()
