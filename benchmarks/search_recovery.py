@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import neuroninterp as ni
 from neuroninterp.experiments import EXPERIMENTS, equivalent
@@ -46,10 +45,8 @@ def main() -> None:
         times, wins = [], 0
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             gs = exp.gradient_set(args.points, seed=seed, noise=args.noise)
-            t0 = time.perf_counter()
             result = ni.interpret(gs, seed=seed, time_budget=args.time_budget,
                                   n_jobs=args.n_jobs, progress=False)
-            seconds = time.perf_counter() - t0
             fresh = exp.sample(2000, seed=10_000 + seed)
             ok = result.best is not None and equivalent(
                 result.best.expr, exp.expr, exp.names, fresh, cosine=cosine)[0]

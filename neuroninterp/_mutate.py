@@ -157,10 +157,10 @@ class Grammar:
             return self.change_operator(f, rng)
         i = spots[rng.randrange(len(spots))]
         (s1, e1), (s2, e2) = _children(f, i)
-        out = f.copy()
-        for seq, src in ((out.code, f.code), (out.arg, f.arg), (out.val, f.val)):
-            seq[s1:e2] = src[s2:e2] + src[s1:e1]
-        return out
+        def swap(seq: list) -> list:
+            return seq[:s1] + seq[s2:e2] + seq[s1:e1] + seq[e2:]
+
+        return Formula(swap(f.code), swap(f.arg), swap(f.val))
 
     def crossover(self, a: Formula, b: Formula, rng: random.Random) -> Formula:
         """Replace a random subtree of ``a`` with a random subtree of ``b``."""
