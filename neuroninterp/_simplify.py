@@ -102,7 +102,17 @@ class Simplifier:
             if new == expr:
                 break
             expr = new
-        return expr if expr == start else self.algebra(expr)
+        if expr != start:
+            expr = self.algebra(expr)
+        # Products of near-1 factors (Taylor-like forms the search finds) become short
+        # once expanded and pruned: (1 + a*x1**2)*(1 + 2*a*x2**2) -> x1**2 + 2*x2**2.
+        expanded = sympy.expand(expr)
+        if expanded != expr:
+            flat = self.tidy_constants(drop_exact(self.prune(expanded)))
+            if _plainness(flat) < _plainness(expr) and self.loss(flat) <= self.loss(expr) + max(
+                    1e-12, 1e-3 * self.loss(expr)):
+                expr = flat
+        return expr
 
     def algebra(self, expr: sympy.Expr) -> sympy.Expr:
         """The shortest of a few sympy rewrites that keeps the gradient direction."""

@@ -89,3 +89,9 @@ def test_negligible_terms_are_pruned() -> None:
     simp = simplifier_for("x1**2 + 2*x2**2")
     result = simp.simplest(parse("0.5*x1**2 + x2**2 - 1.3e-15*x1/sin(x1)"))
     assert sympy.simplify(result - parse("x1**2 + 2*x2**2")) == 0
+
+
+def test_products_of_near_one_factors_are_expanded_and_pruned() -> None:
+    simp = simplifier_for("x1**2 + 2*x2**2")
+    result = simp.simplest(parse("(5.89856328627e-9*x1**2 + 1)*(1.17971266201e-8*x2**2 + 1)"))
+    assert sympy.simplify(result - parse("x1**2 + 2*x2**2")) == 0
