@@ -24,7 +24,7 @@ from ._search import Targets
 from ._simplify import Simplifier
 
 # Elbow rule (documented in README "How the formula is chosen").
-LOSS_FLOOR = 1e-12  # losses below this count as exact; differences there are rounding
+LOSS_FLOOR = 1e-14  # losses below this count as exact; differences there are rounding
 COMPLEXITY_PENALTY = 0.1  # log-loss a unit of complexity must buy to be worth it
 USEFUL_MEAN_COSINE = 0.9  # below this even the best formula explains little
 

@@ -28,8 +28,8 @@ class SearchOptions:
         ``max_evals``).
     max_evals: stop after this many formula evaluations (None: no limit).
     early_stop: stop soon after a formula's loss on all points is below this
-        (None: never). The default ends a search on exact gradients once an
-        exact formula is found; on a network's gradients it is rarely reached.
+        (None: never). The default (1e-14) ends a search on exact gradients once
+        an exact formula is found; on a network's gradients it is not reached.
     seed: seed of the one random generator (same seed and ``n_jobs=1``: same
         front).
     n_jobs: worker processes (None: all cores).
@@ -43,7 +43,7 @@ class SearchOptions:
     max_size: int = 30
     time_budget: float | None = 60.0
     max_evals: int | None = None
-    early_stop: float | None = 1e-12
+    early_stop: float | None = 1e-14
     seed: int | None = 0
     n_jobs: int | None = None
     batch_size: int = 100
