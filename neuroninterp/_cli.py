@@ -37,6 +37,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="do not print the console report")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("demo", help="the main job end to end: train a small torch classifier on "
+                                    "experiment 1, explain its logit, write the report")
+    p.add_argument("--out", metavar="DIR", default="neuroninterp-demo",
+                   help="directory for report.json/.md/.html (default ./neuroninterp-demo)")
+    p.add_argument("--time-budget", type=float, default=30.0, help="search seconds (default 30)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=40, help="most training epochs (default 40)")
+    p.add_argument("--n-jobs", type=int, default=None,
+                   help="search worker processes (default: all cores)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("paper", help="benchmark: experiments 1-8 for several seeds, network "
+                                     "interpretation vs symbolic classification, one table")
+    p.add_argument("--experiments", type=_int_list, default=list(range(1, 9)),
+                   help="comma-separated experiment numbers 1-8 (default: all)")
+    p.add_argument("--seeds", type=int, default=5,
+                   help="seeds per experiment, 0..N-1 (default 5)")
+    p.add_argument("--seed-list", type=_int_list, help="explicit seeds, e.g. 3,4 (replaces --seeds)")
+    p.add_argument("--time-budget", type=float,
+                   help="search seconds for the network and the baseline each (default 60, quick 8)")
+    p.add_argument("--points", type=int, help="samples per experiment (default 10000, quick 2000)")
+    p.add_argument("--epochs", type=int, help="most training epochs (default 100, quick 10)")
+    p.add_argument("--n-jobs", type=int, help="search worker processes (default: all cores)")
+    p.add_argument("--no-baseline", action="store_true", help="skip symbolic classification")
+    p.add_argument("--quick", action="store_true",
+                   help="a smoke run: few points and epochs, a short search")
+    p.set_defaults(func=cmd_paper)
+
     return parser
 
 
@@ -87,6 +115,50 @@ def cmd_report(args: argparse.Namespace) -> int:
     for w in written:
         print(f"wrote {w}")
     return 0
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.replace(",", " ").split()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") \
+            from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected at least one integer, got {text!r}")
+    return values
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("neuroninterp demo trains a PyTorch network and needs torch: "
+              'pip install -e ".[torch]"', file=sys.stderr)
+        return 2
+    if not args.time_budget > 0:
+        print(f"neuroninterp demo: --time-budget must be a positive number of seconds, got "
+              f"{args.time_budget}", file=sys.stderr)
+        return 2
+    if args.epochs < 1:
+        print(f"neuroninterp demo: --epochs must be >= 1, got {args.epochs}", file=sys.stderr)
+        return 2
+    from neuroninterp._demo import run_demo
+
+    run_demo(args.out, time_budget=args.time_budget, seed=args.seed, epochs=args.epochs,
+             n_jobs=args.n_jobs)
+    return 0
+
+
+def cmd_paper(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("neuroninterp paper trains PyTorch networks and needs torch: "
+              'pip install -e ".[torch]"', file=sys.stderr)
+        return 2
+    from neuroninterp._paper import run_from_args
+
+    return run_from_args(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

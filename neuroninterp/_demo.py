@@ -181,6 +181,19 @@ def run_demo(
     """
     import torch
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny net: one thread is fastest and never oversubscribes
+    try:
+        return _demo(out, time_budget, seed, n_points, epochs, n_jobs, progress, echo)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _demo(out: str | Path, time_budget: float, seed: int, n_points: int, epochs: int,
+          n_jobs: int | None, progress: bool | None, echo: Callable[[str], None],
+          ) -> tuple[Interpretation, Path]:
+    import torch
+
     from neuroninterp_torch import interpret_module
 
     e = EXPERIMENTS[DEMO_EXPERIMENT]
