@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 60)")
     parser.add_argument("--time-budget", type=float, default=None,
                         help="seconds for the symbolic search (default 60)")
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="search worker processes (default: all cores; 1 in --quick)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--report-dir", default=None, help="write report files there")
     a = parser.parse_args(argv)
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     model = build_model(32 if a.quick else 64)
     model.compile(keras.optimizers.Adam(0.003), "binary_crossentropy", metrics=["accuracy"])
     interpret = InterpretCallback(
-        X_train, time_budget=budget, seed=a.seed, n_jobs=1 if a.quick else None,
+        X_train, time_budget=budget, seed=a.seed, n_jobs=a.n_jobs or (1 if a.quick else None),
         progress=False if a.quick else None, report_dir=a.report_dir,
     )
     callbacks = [
