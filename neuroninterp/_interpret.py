@@ -184,11 +184,3 @@ def _attach_rule(out: Interpretation, gs: GradientSet) -> None:
         return
     if out.best is not None and gs.values is not None:
         out.rule = fit_rule(out.best, gs)
-
-
-def mean_cosine(candidate: Candidate, gs: GradientSet) -> float:
-    g = candidate.gradient(gs.X)
-    with np.errstate(all="ignore"):
-        cos = np.sum(g * gs.gradients, axis=1) / np.linalg.norm(g, axis=1)
-    cos = np.where(np.isfinite(cos), cos, -1.0)[gs.has_direction]
-    return float(cos.mean())

@@ -61,10 +61,8 @@ class Simplifier:
         g = self.gradient(expr)
         if g is None:
             return math.inf
-        with np.errstate(all="ignore"):
-            norms = np.linalg.norm(g, axis=1)
-            cos = np.sum(g * self.U, axis=1) / norms
-        per_point = np.where(np.isfinite(cos) & (norms > 0), 2 - 2 * cos, 4.0)
+        cos = cosines(g, self.U)
+        per_point = np.where(np.isfinite(cos), 2 - 2 * cos, 4.0)
         return float(max(0.0, per_point.mean()))
 
     def same_direction(self, a: sympy.Expr, b: sympy.Expr) -> bool:
@@ -75,13 +73,13 @@ class Simplifier:
         ga, gb = self.gradient(a), self.gradient(b)
         if ga is None or gb is None:
             return False
-        with np.errstate(all="ignore"):
-            na, nb = np.linalg.norm(ga, axis=1), np.linalg.norm(gb, axis=1)
-            cos = np.sum(ga * gb, axis=1) / (na * nb)
-        usable = np.isfinite(cos) & (na > 0)
-        # Points where both are flat or undefined agree trivially; elsewhere the cosine must be 1.
+        cos = cosines(ga, gb)
+        usable = np.isfinite(cos)
+        # b must have a direction wherever a has one, and the cosine must be 1 there.
+        flat_b = ~np.isfinite(cosines(gb, gb))
+        flat_a = ~np.isfinite(cosines(ga, ga))
         return bool(usable.mean() >= 0.99 and (cos[usable] >= SAME_DIRECTION).all()
-                    and ((nb > 0) | ~(na > 0)).all())
+                    and (flat_a | ~flat_b).all())
 
     def values(self, expr: sympy.Expr) -> np.ndarray | None:
         try:
@@ -216,6 +214,17 @@ class Simplifier:
             return sympy.Float(v, 6)
 
         return expr.xreplace({f: nice(f) for f in expr.atoms(sympy.Float)})
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine of two (n, d) arrays, in [-1, 1]; nan where a row is zero or
+    not finite. Rows are scaled by their largest entry first, so gradients of
+    formulas with tiny values (1e-160) do not underflow."""
+    with np.errstate(all="ignore"):
+        a = a / np.max(np.abs(a), axis=1, keepdims=True)
+        b = b / np.max(np.abs(b), axis=1, keepdims=True)
+        cos = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return np.clip(cos, -1.0, 1.0)
 
 
 def drop_exact(e: sympy.Expr) -> sympy.Expr:

@@ -166,6 +166,34 @@ def _scratch(length, d, n):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
+def _scale(g, i, d):  # pragma: no cover - compiled
+    """Largest |component| of gradient ``g[:, i]`` (nan if any is nan): rows are
+    divided by it before squaring, so tiny gradients (1e-160) do not underflow."""
+    m = 0.0
+    for k in range(d):
+        a = abs(g[k, i])
+        if not a <= m:  # also true for nan
+            m = a
+    return m
+
+
+@njit(**_JIT)
+def _cosine(g, Ut, i, d):  # pragma: no cover - compiled
+    """Cosine between gradient ``g[:, i]`` and the unit target ``Ut[:, i]``; nan
+    when the gradient is zero or not finite."""
+    m = _scale(g, i, d)
+    if not (m > 0.0 and np.isfinite(m)):
+        return np.nan
+    sq = 0.0
+    dot = 0.0
+    for k in range(d):
+        gk = g[k, i] / m
+        sq += gk * gk
+        dot += gk * Ut[k, i]
+    return min(1.0, max(-1.0, dot / np.sqrt(sq)))
+
+
+@njit(**_JIT)
 def _hinge_from_stack(v0, Ut, w):  # pragma: no cover - compiled
     total = 0.0
     count = 0
@@ -194,13 +222,9 @@ def _loss_from_stack(v0, g0, Ut, w, mode=DIRECTION):  # pragma: no cover - compi
         if not w[i]:
             continue
         count += 1
-        sq = 0.0
-        dot = 0.0
-        for k in range(d):
-            sq += g0[k, i] * g0[k, i]
-            dot += g0[k, i] * Ut[k, i]
-        if sq > 0.0 and np.isfinite(sq) and np.isfinite(v0[i]):
-            total += 2.0 - 2.0 * dot / np.sqrt(sq)
+        cos = _cosine(g0, Ut, i, d)
+        if np.isfinite(cos) and np.isfinite(v0[i]):
+            total += 2.0 - 2.0 * cos
         else:
             total += WORST
     if count == 0:
@@ -263,11 +287,13 @@ def residuals(code, arg, consts, Xt, Ut, w, mode=DIRECTION):  # pragma: no cover
     for i in range(n):
         if not w[i]:
             continue
-        sq = 0.0
-        for k in range(d):
-            sq += grad[0, k, i] * grad[0, k, i]
-        if sq > 0.0 and np.isfinite(sq) and np.isfinite(val[0, i]):
-            inv = 1.0 / np.sqrt(sq)
+        m = _scale(grad[0], i, d)
+        if m > 0.0 and np.isfinite(m) and np.isfinite(val[0, i]):
+            sq = 0.0
+            for k in range(d):
+                gk = grad[0, k, i] / m
+                sq += gk * gk
+            inv = 1.0 / (m * np.sqrt(sq))
             for k in range(d):
                 out[k * n + i] = grad[0, k, i] * inv - Ut[k, i]
         else:
