@@ -59,7 +59,7 @@ class Simplifier:
                 return math.inf
             return float(np.maximum(0.0, 1.0 - self.labels * v).mean())
         g = self.gradient(expr)
-        if g is None:
+        if g is None or self.U is None:
             return math.inf
         cos = cosines(g, self.U)
         per_point = np.where(np.isfinite(cos), 2 - 2 * cos, 4.0)
