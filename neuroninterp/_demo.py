@@ -170,7 +170,7 @@ def run_demo(
     epochs: int = 40, n_jobs: int | None = None, progress: bool | None = None,
     echo: Callable[[str], None] = print,
 ) -> tuple[Interpretation, Path]:
-    """The main job end to end: data of experiment 1 (``x1^2 + 2 x2^2 > 1``), a 2x64 ELU
+    """The main job end to end: data of experiment 1 (``x1^2 + 2 x2^2 > 1``), a 2x128 ELU
     classifier trained with PyTorch, its logit explained, the report printed and written
     to ``out`` (report.json, report.md with plots, report.html). Returns the
     interpretation and the report directory.
@@ -200,18 +200,18 @@ def _demo(out: str | Path, time_budget: float, seed: int, n_points: int, epochs:
     X, y = experiment_data(DEMO_EXPERIMENT, n_points, seed)
     echo(f"Experiment {e.number}: {len(X):,} points on [-1, 1)^2, class 1 where "
          f"{e.truth} > {e.threshold:g} (1 % label noise).")
-    echo("Training a 2x64 ELU classifier (Adam, 80/20 split, early stopping) ...")
+    echo("Training a 2x128 ELU classifier (Adam, 80/20 split, early stopping) ...")
     torch.manual_seed(seed)
-    model = elu_mlp(X.shape[1], (64, 64))
-    info = train_torch(model, X, y, max_epochs=epochs, batch_size=100, lr=3e-3,
-                       weight_decay=1e-4, patience=6, seed=seed)
+    model = elu_mlp(X.shape[1], (128, 128))
+    info = train_torch(model, X, y, max_epochs=epochs, batch_size=128, lr=3e-3,
+                       weight_decay=1e-5, patience=6, seed=seed)
     echo(f"  {info['epochs']} epochs in {info['seconds']:.1f} s, validation accuracy "
          f"{100 * info['val_accuracy']:.1f} %.")
     echo(f"Explaining the network's logit by its input-gradient direction "
          f"(search budget {time_budget:g} s) ...")
     result = interpret_module(model, X, feature_names=e.names, time_budget=time_budget,
                               seed=seed, n_jobs=n_jobs, progress=progress)
-    result.description = (f"logit of a 2x64 ELU classifier trained on experiment {e.number} "
+    result.description = (f"logit of a 2x128 ELU classifier trained on experiment {e.number} "
                           f"(truth: {e.truth} > {e.threshold:g})")
     result.report()
     path = result.save_report(out)
