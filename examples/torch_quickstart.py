@@ -22,9 +22,13 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=3000)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--time-budget", type=float, default=20.0)
+    parser.add_argument("--quick", action="store_true",
+                        help="a short run for CI: fewer points and epochs, a 5 s search")
     args = parser.parse_args()
 
     exp = EXPERIMENTS[1]
+    if args.quick:
+        args.points, args.epochs, args.time_budget = 1500, 20, 5.0
     X = exp.sample(args.points, seed=1)
     y = exp.labels(X, seed=2)
     torch.manual_seed(0)

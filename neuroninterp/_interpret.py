@@ -25,7 +25,7 @@ from ._simplify import Simplifier
 
 # Elbow rule (documented in README "How the formula is chosen").
 LOSS_FLOOR = 1e-14  # losses below this count as exact; differences there are rounding
-COMPLEXITY_PENALTY = 0.1  # log-loss a unit of complexity must buy to be worth it
+COMPLEXITY_PENALTY = 0.2  # log-loss a unit of complexity must buy to be worth it
 USEFUL_MEAN_COSINE = 0.9  # below this even the best formula explains little
 
 
