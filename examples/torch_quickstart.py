@@ -48,10 +48,19 @@ def main() -> None:
                 if epoch >= args.epochs - 15 and step % 3 == 0:  # the trained network only
                     probe.collect(Xt[idx])
         print(f"truth: {exp.truth}\n\n== NeuronProbe (collected during training) ==")
-        probe.interpret(time_budget=args.time_budget).report()
+        show(probe.interpret(time_budget=args.time_budget))
 
     print("\n== interpret_module (after training) ==")
-    interpret_module(model, X, time_budget=args.time_budget).report()
+    show(interpret_module(model, X, time_budget=args.time_budget))
+
+
+def show(result) -> None:
+    """Print the report and the chosen formula (or the closest one, said as such)."""
+    result.report()
+    if result.best is not None:
+        print(f"formula: {result.best}")
+    elif result.front:
+        print(f"closest formula: {result.front[-1]}  (mean cosine {result.front[-1].mean_cosine:.3f})")
 
 
 if __name__ == "__main__":
