@@ -102,12 +102,11 @@ def equivalent(
     ``sympy.count_ops(expr) <= count_ops(truth) + extra_ops``.
     Returns (equivalent, fraction of points passing, count_ops of expr)."""
     from ._formula import Formula
+    from ._simplify import cosines
 
-    with np.errstate(all="ignore"):
-        _, g1 = Formula.from_sympy(expr, names).evaluate(X)
-        _, g2 = Formula.from_sympy(truth, names).evaluate(X)
-        cos = np.sum(g1 * g2, axis=1) / (np.linalg.norm(g1, axis=1) * np.linalg.norm(g2, axis=1))
-    ok = np.nan_to_num(cos, nan=-1.0) >= cosine
+    _, g1 = Formula.from_sympy(expr, names).evaluate(X)
+    _, g2 = Formula.from_sympy(truth, names).evaluate(X)
+    ok = np.nan_to_num(cosines(g1, g2), nan=-1.0) >= cosine
     passed = float(ok.mean())
     ops = int(sympy.count_ops(expr))
     return passed >= fraction and ops <= int(sympy.count_ops(truth)) + extra_ops, passed, ops
