@@ -80,7 +80,7 @@ class Worker:
                 self.evals = evals
                 self.finished = final
                 out = _unpack(packed)
-                timeout = 0.0 if not final else timeout
+                timeout = 0.0  # wait only for the first message; then drain what is queued
         except (EOFError, OSError):
             self.finished = True
         return out
