@@ -25,7 +25,7 @@ import sympy
 from ._formula import Formula
 
 SAME_DIRECTION = 1.0 - 1e-9
-ALGEBRA_MAX_OPS = 10  # sympy.simplify only below this size: it can take seconds on larger ones
+ALGEBRA_MAX_OPS = 10  # sympy.factor and simplify only below this size: unbounded on larger ones
 
 
 class Simplifier:
@@ -115,9 +115,11 @@ class Simplifier:
     def algebra(self, expr: sympy.Expr) -> sympy.Expr:
         """The shortest of a few sympy rewrites that keeps the gradient direction."""
         options = [expr]
-        rewrites = [sympy.expand, sympy.factor, sympy.cancel]
+        rewrites = [sympy.expand, sympy.cancel]
         if sympy.count_ops(expr) <= ALGEBRA_MAX_OPS:
-            rewrites.append(sympy.simplify)  # thorough but slow on large formulas
+            # thorough but unbounded on large formulas with float coefficients
+            # (factor can spend minutes in multivariate integer factoring)
+            rewrites += [sympy.factor, sympy.simplify]
         for rewrite in rewrites:
             try:
                 new = rewrite(expr)
