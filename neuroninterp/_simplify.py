@@ -17,6 +17,7 @@ than a small tolerance.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -26,6 +27,8 @@ from ._formula import Formula
 
 SAME_DIRECTION = 1.0 - 1e-9
 ALGEBRA_MAX_OPS = 10  # sympy.factor and simplify only below this size: unbounded on larger ones
+EXPAND_MAX_TERMS = 500  # no expand or cancel of formulas that would grow beyond this
+ALGEBRA_SECONDS = 20.0  # per Simplifier: after this much time in sympy, no more rewrites
 
 
 class Simplifier:
@@ -37,8 +40,10 @@ class Simplifier:
     """
 
     def __init__(self, names: list[str], X: np.ndarray, U: np.ndarray | None = None,
-                 labels: np.ndarray | None = None):
+                 labels: np.ndarray | None = None, algebra_seconds: float = ALGEBRA_SECONDS):
         self.names = names
+        self.algebra_seconds = algebra_seconds
+        self._algebra_spent = 0.0
         self.X = X
         self.U = U
         self.labels = labels
@@ -90,21 +95,18 @@ class Simplifier:
 
     # -- the rewrite ----------------------------------------------------------------
     def simplest(self, expr: sympy.Expr) -> sympy.Expr:
-        """Algebra, then peel and tidy until nothing changes, then algebra again."""
+        """Algebra, peel, prune and tidy, until nothing changes."""
         if self.labels is not None:
             return self.tidy_constants(self.prune(self.algebra(expr)), rescale=False)
-        expr = self.algebra(drop_exact(expr))
-        start = expr
-        for _ in range(4):
-            new = self.tidy_constants(self.prune(self.strip(expr)))
+        expr = drop_exact(expr)
+        for _ in range(6):
+            new = self.tidy_constants(self.prune(self.strip(self.algebra(expr))))
             if new == expr:
                 break
             expr = new
-        if expr != start:
-            expr = self.algebra(expr)
         # Products of near-1 factors (Taylor-like forms the search finds) become short
         # once expanded and pruned: (1 + a*x1**2)*(1 + 2*a*x2**2) -> x1**2 + 2*x2**2.
-        expanded = sympy.expand(expr)
+        expanded = sympy.expand(expr) if _expanded_terms(expr) <= EXPAND_MAX_TERMS else expr
         if expanded != expr:
             flat = self.tidy_constants(drop_exact(self.prune(expanded)))
             if _plainness(flat) < _plainness(expr) and self.loss(flat) <= self.loss(expr) + max(
@@ -113,19 +115,32 @@ class Simplifier:
         return expr
 
     def algebra(self, expr: sympy.Expr) -> sympy.Expr:
-        """The shortest of a few sympy rewrites that keeps the gradient direction."""
+        """The shortest of a few sympy rewrites that keeps the gradient direction.
+
+        The rewrites see the float constants as symbols: sympy's polynomial
+        algorithms turn floats into exact rationals with huge integers, which can
+        make factoring run for many minutes even on a short formula. Once the
+        simplifier has spent ``algebra_seconds`` in sympy, it stops rewriting."""
+        if self._algebra_spent > self.algebra_seconds:
+            return expr
+        t0 = time.perf_counter()
+        floats = sorted(expr.atoms(sympy.Float), key=float)
+        symbolic = {f: sympy.Dummy(f"c{i}") for i, f in enumerate(floats)}
+        back = {c: f for f, c in symbolic.items()}
+        abstract = expr.xreplace(symbolic)
+        rewrites = [sympy.powsimp]
+        if _expanded_terms(abstract) <= EXPAND_MAX_TERMS:
+            rewrites += [sympy.expand, sympy.cancel]
+        if len(rewrites) > 1 and sympy.count_ops(abstract) <= ALGEBRA_MAX_OPS:
+            rewrites += [sympy.factor, sympy.simplify]  # thorough, but slow on large formulas
         options = [expr]
-        rewrites = [sympy.expand, sympy.cancel]
-        if sympy.count_ops(expr) <= ALGEBRA_MAX_OPS:
-            # thorough but unbounded on large formulas with float coefficients
-            # (factor can spend minutes in multivariate integer factoring)
-            rewrites += [sympy.factor, sympy.simplify]
         for rewrite in rewrites:
             try:
-                new = rewrite(expr)
-                options.append(new if self.labels is not None else drop_exact(new))
+                new = rewrite(abstract).xreplace(back)
             except Exception:  # sympy raises many kinds of errors on odd input
                 continue
+            options.append(new if self.labels is not None else drop_exact(new))
+        self._algebra_spent += time.perf_counter() - t0
         options.sort(key=lambda e: (sympy.count_ops(e), len(str(e))))
         for e in options:
             if e == expr or self.same_direction(expr, e):
@@ -263,6 +278,23 @@ def _pull_content(e: sympy.Expr) -> sympy.Expr:
         ratio = float(f"{float(coeff / c):.12g}")
         terms.append((sympy.Integer(int(ratio)) if ratio.is_integer() else sympy.Float(ratio)) * rest)
     return sympy.Mul(c, sympy.Add(*terms), evaluate=False)
+
+
+def _expanded_terms(e: sympy.Expr) -> int:
+    """An upper bound on the number of terms of any sum in ``sympy.expand(e)``:
+    sums add, products multiply, and a sum of t terms to the power n has at most
+    comb(t + n - 1, n) terms. Cheap, so that expansions that explode are skipped."""
+    def terms(a: sympy.Expr) -> int:
+        if a.is_Add:
+            return sum(terms(t) for t in a.args)
+        if a.is_Mul:
+            return math.prod(terms(f) for f in a.args)
+        if a.is_Pow and a.exp.is_Integer:
+            n = abs(int(a.exp))
+            return math.comb(terms(a.base) + n - 1, n)
+        return 1
+
+    return max(terms(a) for a in sympy.preorder_traversal(e))
 
 
 def _plainness(e: sympy.Expr) -> tuple[int, int, int]:

@@ -95,3 +95,25 @@ def test_products_of_near_one_factors_are_expanded_and_pruned() -> None:
     simp = simplifier_for("x1**2 + 2*x2**2")
     result = simp.simplest(parse("(5.89856328627e-9*x1**2 + 1)*(1.17971266201e-8*x2**2 + 1)"))
     assert sympy.simplify(result - parse("x1**2 + 2*x2**2")) == 0
+
+
+def test_a_product_of_exponentials_is_combined_and_peeled() -> None:
+    simp = simplifier_for("x1 - 0.5*x2 + 2*x3")
+    result = simp.simplest(parse("(2.1*exp(x1 - 0.5*x2) - 3.4e-8)*exp(2*x3)"))
+    ratio = sympy.simplify(result / parse("2*x1 - x2 + 4*x3"))
+    assert ratio.is_Number and ratio > 0, result
+
+
+def test_exploding_expansions_are_skipped() -> None:
+    simp = simplifier_for("x1 + x2 + x3")
+    big = parse("(x1 + x2 + x3 + 1.3)**27 * (x1 - 2.1*x2 + x3 + 0.7)**27")
+    assert simp.algebra(big) == big  # expanding would make a sum of millions of terms
+
+
+def test_sympy_time_is_bounded_per_simplifier() -> None:
+    simp = simplifier_for("x1**2 + 2*x2**2")
+    simp.algebra_seconds = 0.0
+    simp.algebra(parse("x1*x1 + 2*x2*x2"))  # spends some time, so the budget is used up
+    unexpanded = parse("(x1 + x2)**2 - 2*x1*x2 + x2**2")
+    assert simp.algebra(unexpanded) == unexpanded
+    assert simplifier_for("x1**2 + 2*x2**2").algebra(unexpanded) == parse("x1**2 + 2*x2**2")
