@@ -151,7 +151,18 @@ def search(
     on_progress: Callable[[float, int, HallOfFame], None] | None = None,
 ) -> SearchResult:
     """Search until time budget, evaluation budget, early stop or Ctrl-C."""
-    warm_up(targets.mode)  # compile (or load) the kernels before the clock starts
+    with _CtrlC() as ctrl_c:
+        try:
+            warm_up(targets.mode)  # compile (or load) the kernels before the clock starts
+        except KeyboardInterrupt:
+            ctrl_c.pressed = True
+        if ctrl_c.pressed:  # while compiling: nothing found yet
+            return SearchResult(HallOfFame(), 0, 0.0, "interrupted")
+        return _search(targets, options, on_progress, ctrl_c)
+
+
+def _search(targets: Targets, options: SearchOptions,
+            on_progress: Callable[[float, int, HallOfFame], None] | None, ctrl_c: _CtrlC) -> SearchResult:
     t0 = time.perf_counter()
     n_workers = options.workers - 1
     islands_here = max(1, options.populations // options.workers)
@@ -192,6 +203,8 @@ def search(
             if options.max_evals is not None and evals >= options.max_evals:
                 stopped = "max_evals"
                 break
+            if ctrl_c.pressed:  # the KeyboardInterrupt itself was swallowed somewhere
+                raise KeyboardInterrupt
             if on_progress and now - last_report > 0.25:
                 last_report = now
                 on_progress(now, evals, here.hof)
@@ -206,6 +219,32 @@ def search(
     evals = here.evals + sum(w.evals for w in workers)
     return SearchResult(here.hof, evals, time.perf_counter() - t0, stopped, solved_at)
 
+
+class _CtrlC:
+    """Notes Ctrl-C while the search runs, then raises KeyboardInterrupt as usual.
+    The note matters because a KeyboardInterrupt raised inside numba's compiler
+    is swallowed there (it only prints "Exception ignored"), so without it the
+    search would go on until its budget. Installed only in the main thread."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self.previous: Any = None
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.pressed = True
+        if callable(self.previous):
+            self.previous(signum, frame)
+        elif self.previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 if __name__ == "__main__":

@@ -103,7 +103,10 @@ def test_ctrl_c_keeps_the_front_and_workers_run_from_a_plain_script(tmp_path) ->
         with open({str(marker)!r}, "a") as fh:
             fh.write("x")
         gs = EXPERIMENTS[6].gradient_set(300, seed=0)
-        threading.Timer(6.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        # a first short search, so that compiling the kernels (slow on a fresh
+        # checkout) is done before the clock of Ctrl-C starts
+        ni.interpret(gs, max_evals=200, time_budget=None, n_jobs=1, progress=False)
+        threading.Timer(4.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
         r = ni.interpret(gs, time_budget=60, early_stop=None, n_jobs=2, progress=False)
         print("STOPPED", r.stats["stopped"], len(r.front), r.stats["seconds"])
     """))
