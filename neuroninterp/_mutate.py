@@ -82,6 +82,7 @@ class Grammar:
             (self.replace_subtree, 1.0),
             (self.swap_operands, 0.5 if has_op else 0.0),
             (self.self_product, 0.7 if MUL in self.binary else 0.0),
+            (self.echo, 0.7 if self.n_features > 1 and VAR in f.code else 0.0),
         ]
         edit = rng.choices([k for k, _ in kinds], weights=[w for _, w in kinds])[0]
         return edit(f, rng)
@@ -146,6 +147,26 @@ class Grammar:
         end = f.subtree_end(i)
         sub = Formula(f.code[i:end], f.arg[i:end], f.val[i:end])
         return splice(f, i, end, _join(MUL, [sub, sub]))
+
+    def echo(self, f: Formula, rng: random.Random) -> Formula:
+        """Replace a random subtree S by S op S', S' a copy of S over other features:
+        the same structure repeated for another feature or group of features, as in
+        (x3 - x4)**2 + (x5 - x6)**2 or m1*v1**2 + m2*v2**2. The features of S are
+        shifted by one common offset, or (half of the time) mapped at random."""
+        i = rng.randrange(len(f.code))
+        end = f.subtree_end(i)
+        if VAR not in f.code[i:end]:
+            return self.insert_node(f, rng)
+        d = self.n_features
+        if rng.random() < 0.5:
+            shift = rng.randrange(1, d)
+            new_feature = {j: (j + shift) % d for j in range(d)}
+        else:
+            new_feature = {j: rng.randrange(d) for j in range(d)}
+        copy = Formula(f.code[i:end], [new_feature[a] if c == VAR else a for c, a in
+                                       zip(f.code[i:end], f.arg[i:end])], f.val[i:end])
+        sub = Formula(f.code[i:end], f.arg[i:end], f.val[i:end])
+        return splice(f, i, end, _join(rng.choice(self.binary), [sub, copy]))
 
     def replace_subtree(self, f: Formula, rng: random.Random) -> Formula:
         i = rng.randrange(len(f.code))

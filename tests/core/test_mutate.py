@@ -1,0 +1,43 @@
+"""Variation operators of the search: every edit gives a valid program."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import sympy
+
+from neuroninterp._formula import Formula
+from neuroninterp._mutate import Grammar, fold_constants
+from neuroninterp._ops import OPERATORS
+
+NAMES = ["x1", "x2", "x3", "x4"]
+OPS = [OPERATORS[o].opcode for o in ["+", "-", "*", "/", "sin", "exp"]]
+
+
+def test_every_edit_gives_a_valid_program() -> None:
+    g = Grammar(OPS, {}, len(NAMES), 30)
+    rng = random.Random(0)
+    X = np.random.default_rng(0).normal(size=(20, len(NAMES)))
+    f = g.random_tree(rng, 5)
+    edits = [g.mutate, g.echo, g.self_product, g.insert_node, g.delete_node, g.change_operator,
+             g.change_leaf, g.swap_operands, g.replace_subtree, g.tweak_constant]
+    for step in range(2000):
+        edit = edits[step % len(edits)]
+        child = fold_constants(edit(f, rng))
+        assert child.subtree_end(0) == len(child.code)  # one complete prefix program
+        value, grad = child.evaluate(X)
+        assert value.shape == (20,) and grad.shape == (20, len(NAMES))
+        f = child if g.size(child) <= 30 else g.random_tree(rng, 5)
+
+
+def test_echo_repeats_a_subtree_over_other_features() -> None:
+    g = Grammar(OPS, {}, len(NAMES), 30)
+    start = Formula.from_sympy(sympy.sympify("x1*x2"), NAMES)
+    seen = set()
+    for seed in range(300):
+        child = g.echo(start, random.Random(seed))
+        seen.add(str(child.to_sympy(NAMES)))
+    # the whole product, joined to a copy over shifted features, is among the results
+    assert "x1*x2 + x2*x3" in seen or "x1*x2 + x3*x4" in seen
+    assert all(len(s) > 0 for s in seen)
