@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--points", type=int, default=1000)
     p.add_argument("--time-budget", type=float, default=60.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-jobs", type=int, default=None, help="worker processes (default: all cores)")
     p.set_defaults(func=cmd_truth)
 
     # -- further subcommands (report, demo, paper) are registered below --------
@@ -75,7 +76,7 @@ def cmd_truth(args: argparse.Namespace) -> int:
     exp = EXPERIMENTS[args.experiment]
     gs = exp.gradient_set(args.points, seed=args.seed)
     print(f"experiment {exp.number}: exact gradients of {exp.truth} at {len(gs)} points")
-    result = ni.interpret(gs, time_budget=args.time_budget, seed=args.seed)
+    result = ni.interpret(gs, time_budget=args.time_budget, seed=args.seed, n_jobs=args.n_jobs)
     result.report()
     return 0
 

@@ -7,6 +7,7 @@ and names the valid ones when a keyword is unknown.
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -56,17 +57,17 @@ class SearchOptions:
         if not isinstance(self.operators, str):
             self.operators = tuple(self.operators)
         self.resolved = resolve_operators(self.operators, self.operator_complexity)
-        _check_int("max_size", self.max_size, 3)
-        _check_int("batch_size", self.batch_size, 2)
-        _check_int("populations", self.populations, 1)
-        _check_int("population_size", self.population_size, 4)
+        self.max_size = _as_int("max_size", self.max_size, 3)
+        self.batch_size = _as_int("batch_size", self.batch_size, 2)
+        self.populations = _as_int("populations", self.populations, 1)
+        self.population_size = _as_int("population_size", self.population_size, 4)
         if self.time_budget is not None and not self.time_budget > 0:
             raise ValueError(
                 "time_budget must be a positive number of seconds or None, "
                 f"got {self.time_budget!r}"
             )
         if self.max_evals is not None:
-            _check_int("max_evals", self.max_evals, 1)
+            self.max_evals = _as_int("max_evals", self.max_evals, 1)
         if self.time_budget is None and self.max_evals is None:
             raise ValueError(
                 "give time_budget or max_evals (or both): otherwise the search never ends"
@@ -74,9 +75,11 @@ class SearchOptions:
         if self.early_stop is not None and not self.early_stop >= 0:
             raise ValueError(f"early_stop must be >= 0 or None, got {self.early_stop!r}")
         if self.n_jobs is not None:
-            _check_int("n_jobs", self.n_jobs, 1)
-        if self.seed is not None and not isinstance(self.seed, int):
-            raise TypeError(f"seed must be an int or None, got {self.seed!r}")
+            self.n_jobs = _as_int("n_jobs", self.n_jobs, 1)
+        if self.seed is not None:
+            if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
+                raise TypeError(f"seed must be an int or None, got {self.seed!r}")
+            self.seed = int(self.seed)
 
     @property
     def workers(self) -> int:
@@ -103,6 +106,8 @@ class SearchOptions:
         return d
 
 
-def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+def _as_int(name: str, value: Any, low: int) -> int:
+    """``value`` as a plain int (numpy integers are accepted), checked to be >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)

@@ -60,7 +60,7 @@ def test_truth_prints_the_formula_of_experiment_1():
     exp = EXPERIMENTS[1]
     done = subprocess.run(
         [sys.executable, "-m", "neuroninterp._cli", "truth", "1", "--time-budget", "20",
-         "--points", "500"],
+         "--points", "500", "--n-jobs", "1"],
         capture_output=True, text=True, timeout=180,
     )
     assert done.returncode == 0, done.stderr

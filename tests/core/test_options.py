@@ -91,3 +91,12 @@ def test_as_dict_round_trip():
     again = SearchOptions.from_kwargs(data)
     assert again == options
     assert [op.complexity for op in again.resolved] == [1, 1, 2]
+
+
+def test_numpy_integers_are_accepted_as_plain_ints():
+    import numpy as np
+
+    options = SearchOptions(seed=np.int64(3), max_size=np.int32(12), n_jobs=np.int64(1))
+    assert options.seed == 3 and type(options.seed) is int
+    assert type(options.max_size) is int and type(options.n_jobs) is int
+    assert SearchOptions.from_kwargs(options.as_dict()) == options
