@@ -29,6 +29,7 @@ SAME_DIRECTION = 1.0 - 1e-9
 ALGEBRA_MAX_OPS = 10  # sympy.factor and simplify only below this size: unbounded on larger ones
 EXPAND_MAX_TERMS = 500  # no expand or cancel of formulas that would grow beyond this
 ALGEBRA_SECONDS = 20.0  # per Simplifier: after this much time in sympy, no more rewrites
+TAYLOR_SPREAD = 1.0  # untaylor: largest spread of a function's argument (relative for log, powers)
 
 
 class Simplifier:
@@ -98,12 +99,19 @@ class Simplifier:
         """Algebra, peel, prune and tidy, until nothing changes."""
         if self.labels is not None:
             return self.tidy_constants(self.prune(self.algebra(expr)), rescale=False)
-        expr = drop_exact(expr)
-        for _ in range(6):
-            new = self.tidy_constants(self.prune(self.strip(self.algebra(expr))))
-            if new == expr:
-                break
-            expr = new
+        expr = self._settle(drop_exact(expr))
+        # Functions kept in their Taylor regime (sin(0.002*u + pi/2) for a square of u)
+        # give way to their polynomial, which is often the exact formula.
+        polynomial = self.untaylor(expr)
+        if polynomial != expr:
+            tol = max(1e-12, 1e-3 * self.loss(expr))
+            forms = [polynomial]
+            if _expanded_terms(polynomial) <= EXPAND_MAX_TERMS:
+                forms.append(sympy.expand(polynomial))
+            for form in forms:
+                form = self._settle(drop_exact(self.refit(self.prune(form, max_tries=200))))
+                if _plainness(form) < _plainness(expr) and self.loss(form) <= self.loss(expr) + tol:
+                    expr = form
         # Products of near-1 factors (Taylor-like forms the search finds) become short
         # once expanded and pruned: (1 + a*x1**2)*(1 + 2*a*x2**2) -> x1**2 + 2*x2**2.
         expanded = sympy.expand(expr) if _expanded_terms(expr) <= EXPAND_MAX_TERMS else expr
@@ -113,6 +121,61 @@ class Simplifier:
                     1e-12, 1e-3 * self.loss(expr)):
                 expr = flat
         return expr
+
+    def _settle(self, expr: sympy.Expr) -> sympy.Expr:
+        """Algebra, peel, prune and tidy, until nothing changes."""
+        for _ in range(6):
+            new = self.tidy_constants(self.prune(self.strip(self.algebra(expr))))
+            if new == expr:
+                break
+            expr = new
+        return expr
+
+    def refit(self, expr: sympy.Expr) -> sympy.Expr:
+        """``expr`` with its constants fitted to the target directions (kept only if
+        the loss gets better)."""
+        from ._search import Targets, optimize_constants  # late: the search imports much
+
+        if self.U is None:
+            return expr
+        try:
+            f = Formula.from_sympy(expr, self.names)
+        except (ValueError, TypeError):
+            return expr
+        targets = Targets(np.ascontiguousarray(self.X.T), np.ascontiguousarray(self.U.T),
+                          np.ones(len(self.X), dtype=bool))
+        fitted, _ = optimize_constants(f, targets, max_iter=30)
+        return expr if fitted is f else fitted.to_sympy(self.names)
+
+    def untaylor(self, expr: sympy.Expr) -> sympy.Expr:
+        """Replace each function whose argument barely varies over the points by its
+        quadratic Taylor polynomial around the argument's mean (innermost first)."""
+        if expr.is_Atom or not expr.free_symbols:
+            return expr
+        args = [self.untaylor(a) for a in expr.args]
+        rebuilt = expr.func(*args)  # (sympy may change its type: exp(a + 1) -> E*exp(a))
+        t = sympy.Dummy("t")
+        if isinstance(expr, sympy.Function) and len(args) == 1:
+            arg, shape = args[0], expr.func(t)
+            relative = isinstance(expr, sympy.log)
+        elif expr.is_Pow and expr.exp.is_Number and not (expr.exp.is_Integer and expr.exp > 0):
+            arg, shape, relative = args[0], t**expr.exp, True
+        else:
+            return rebuilt
+        v = self.values(arg)
+        if v is None or not np.all(np.isfinite(v)):
+            return rebuilt
+        a0 = float(np.mean(v))
+        spread = float(np.max(np.abs(v - a0)))
+        if spread > TAYLOR_SPREAD * (abs(a0) if relative else 1.0):
+            return rebuilt
+        c = [float(sympy.diff(shape, t, k).subs(t, a0)) / math.factorial(k) for k in range(3)]
+        if not all(math.isfinite(ck) for ck in c):
+            return rebuilt
+        if abs(c[2]) * spread < 1e-4 * abs(c[1]):
+            c[2] = 0.0  # a linear stretch (exp(1e-5*u)): its square would only add noise
+        u = arg - sympy.Float(a0)
+        return sympy.Float(c[0]) + sympy.Float(c[1]) * u + sympy.Float(c[2]) * u**2
 
     def algebra(self, expr: sympy.Expr) -> sympy.Expr:
         """The shortest of a few sympy rewrites that keeps the gradient direction.
@@ -133,6 +196,8 @@ class Simplifier:
             rewrites += [sympy.expand, sympy.cancel]
         if len(rewrites) > 1 and sympy.count_ops(abstract) <= ALGEBRA_MAX_OPS:
             rewrites += [sympy.factor, sympy.simplify]  # thorough, but slow on large formulas
+        if len(rewrites) > 1:
+            rewrites.append(lambda e: _factor_separately(e, set(symbolic.values())))
         options = [expr]
         for rewrite in rewrites:
             try:
@@ -180,28 +245,35 @@ class Simplifier:
             yield inner
             yield -inner
 
-    def prune(self, expr: sympy.Expr, max_tries: int = 40) -> sympy.Expr:
+    def prune(self, expr: sympy.Expr, max_tries: int = 60) -> sympy.Expr:
         """Drop terms of sums (anywhere in the formula) whose removal does not make
-        the loss measurably worse, e.g. ``1e-15*x1/sin(x1)`` left by the search."""
+        the loss measurably worse, e.g. ``1e-15*x1/sin(x1)`` left by the search.
+        The smallest terms (relative to their sum, at the points) are tried first."""
         base = self.loss(expr)
         tol = max(1e-12, 1e-3 * base)
-        tries = 0
-        changed = True
-        while changed and tries < max_tries:
-            changed = False
-            sums = [a for a in sympy.preorder_traversal(expr) if a.is_Add]
-            for add in sums:
-                for term in add.args:
-                    if not term.free_symbols or tries >= max_tries:
-                        continue
-                    tries += 1
-                    candidate = expr.xreplace({add: add - term})
-                    if candidate.free_symbols and self.loss(candidate) <= base + tol:
-                        expr, changed = candidate, True
-                        break
-                if changed:
-                    break
+        failed: set[tuple[sympy.Expr, sympy.Expr]] = set()
+        for _ in range(max_tries):
+            options = []
+            for add in sympy.preorder_traversal(expr):
+                if not add.is_Add:
+                    continue
+                total = self._size(add)
+                options += [(self._size(t) / total, add, t) for t in add.args if (add, t) not in failed]
+            if not options:
+                break
+            _, add, term = min(options, key=lambda o: o[0])
+            candidate = expr.xreplace({add: add - term})
+            if candidate.free_symbols and self.loss(candidate) <= base + tol:
+                expr = candidate
+            else:
+                failed.add((add, term))
         return expr
+
+    def _size(self, expr: sympy.Expr) -> float:
+        """Mean absolute value at the points (inf where it cannot be evaluated)."""
+        v = self.values(expr)
+        size = float(np.mean(np.abs(v))) if v is not None else math.inf
+        return size if math.isfinite(size) and size > 0 else math.inf
 
     def tidy_constants(self, expr: sympy.Expr, rescale: bool = True) -> sympy.Expr:
         """Scale so that a coefficient is 1, then round constants to short numbers,
@@ -226,7 +298,7 @@ class Simplifier:
             v = float(x)
             for digits in (0, 1, 2, 3):
                 r = round(v, digits)
-                if abs(r - v) <= 1e-6 * max(1.0, abs(v)):
+                if abs(r - v) <= 1e-6 * abs(v):
                     return sympy.nsimplify(r, rational=True) if digits <= 1 else sympy.Float(r, 6)
             return sympy.Float(v, 6)
 
@@ -253,8 +325,9 @@ def drop_exact(e: sympy.Expr) -> sympy.Expr:
         if e.is_Add and any(not t.free_symbols for t in e.args):
             e = sympy.Add(*[t for t in e.args if t.free_symbols])
             continue
-        if e.is_Mul:
-            e = sympy.Mul(*[_pull_content(f) for f in e.args])
+        if e.is_Mul:  # also from the bases of powers: 1/(2*a + 4*b) -> 1/(2*(a + 2*b))
+            e = sympy.Mul(*[_pull_content(f) if not f.is_Pow else f.func(_pull_content(f.base), f.exp)
+                            for f in e.args])
         e = _pull_content(e)
         if e.is_Mul:
             coeff, rest = e.as_coeff_Mul()
@@ -295,6 +368,25 @@ def _expanded_terms(e: sympy.Expr) -> int:
         return 1
 
     return max(terms(a) for a in sympy.preorder_traversal(e))
+
+
+def _factor_separately(e: sympy.Expr, constants: set[sympy.Symbol]) -> sympy.Expr:
+    """Factor each group of terms of every sum that shares no feature with the other
+    groups, e.g. x3**2 - 2*x3*x4 + x4**2 + x5**2 - 2*x5*x6 + x6**2 -> (x3 - x4)**2 + (x5 - x6)**2.
+    Small groups only (``ALGEBRA_MAX_OPS``); ``constants`` are not features."""
+    def split(add: sympy.Expr) -> sympy.Expr:
+        groups: list[tuple[set, list]] = []
+        for term in add.args:
+            features = term.free_symbols - constants
+            joined = [g for g in groups if g[0] & features]
+            merged = (features.union(*(g[0] for g in joined)), [term] + [t for g in joined for t in g[1]])
+            groups = [g for g in groups if not g[0] & features] + [merged]
+        if len(groups) < 2:
+            return add
+        parts = [sympy.Add(*terms) for _, terms in groups]
+        return sympy.Add(*[sympy.factor(p) if sympy.count_ops(p) <= ALGEBRA_MAX_OPS else p for p in parts])
+
+    return e.replace(lambda a: a.is_Add, split)
 
 
 def _plainness(e: sympy.Expr) -> tuple[int, int, int]:

@@ -117,3 +117,19 @@ def test_sympy_time_is_bounded_per_simplifier() -> None:
     unexpanded = parse("(x1 + x2)**2 - 2*x1*x2 + x2**2")
     assert simp.algebra(unexpanded) == unexpanded
     assert simplifier_for("x1**2 + 2*x2**2").algebra(unexpanded) == parse("x1**2 + 2*x2**2")
+
+
+def test_functions_in_their_taylor_regime_give_way_to_the_polynomial() -> None:
+    simp = simplifier_for("x1**2 + 2*x2**2")
+    approximant = parse("-sin(0.002*x1 + 1.5707963267949) - 2*sin(0.002*x2 + 1.5707963267949)")
+    assert 0 < simp.loss(approximant) < 1e-9  # close, but not exact: cos(a*u) is not u**2
+    assert simp.simplest(approximant) == parse("x1**2 + 2*x2**2")
+
+
+def test_sums_of_independent_groups_are_factored_group_by_group() -> None:
+    from neuroninterp._simplify import _factor_separately
+
+    names = [sympy.Symbol(f"x{i}") for i in range(1, 7)]
+    x1_, x2_, x3_, x4_, x5_, x6_ = names
+    flat = sympy.expand(x1_ * x2_ / ((x3_ - x4_) ** 2 + (x5_ - x6_) ** 2))
+    assert _factor_separately(flat, set()) == x1_ * x2_ / ((x3_ - x4_) ** 2 + (x5_ - x6_) ** 2)
