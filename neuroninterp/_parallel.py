@@ -26,12 +26,15 @@ from typing import Any
 
 import numpy as np
 
+from . import _vm
 from ._formula import Formula
 from ._ops import CONST, MUL, VAR
 from ._options import SearchOptions
 from ._search import HallOfFame, Search, SearchResult, Targets, grace_seconds
 
 EXCHANGE_SECONDS = 0.5
+POLISH_EVERY = 100  # generations of this process between attempts to polish the best formula
+POLISH_BELOW = 1e-4  # only formulas with a loss below this (near exact) are polished
 Packed = list[tuple[int, float, list[int], list[int], list[float]]]
 
 
@@ -172,6 +175,8 @@ def _search(targets: Targets, options: SearchOptions,
         Worker(k, dict(job, seed=None if options.seed is None else options.seed + 1000 * (k + 1)))
         for k in range(n_workers)
     ]
+    polish = _Polisher(targets, options.early_stop) if targets.mode == _vm.DIRECTION and options.early_stop \
+        else None
     stopped, solved_at = "time_budget", None
     last_exchange = last_report = 0.0
 
@@ -182,6 +187,8 @@ def _search(targets: Targets, options: SearchOptions,
     try:
         while True:
             here.step()
+            if polish and here.generation % POLISH_EVERY == 0:
+                polish(here)
             now = time.perf_counter() - t0
             if workers and now - last_exchange >= EXCHANGE_SECONDS:
                 last_exchange = now
@@ -218,6 +225,38 @@ def _search(targets: Targets, options: SearchOptions,
                 w.proc.kill()
     evals = here.evals + sum(w.evals for w in workers)
     return SearchResult(here.hof, evals, time.perf_counter() - t0, stopped, solved_at)
+
+
+class _Polisher:
+    """Simplifies the best formula while the search runs, when it is close to exact
+    but not exact. Search formulas often imitate a polynomial with a function held
+    in its Taylor regime; the simplifier turns those into the polynomial, refitted,
+    and an exact result enters the hall of fame, so that ``early_stop`` can end the
+    search instead of the time budget."""
+
+    def __init__(self, targets: Targets, early_stop: float) -> None:
+        from ._simplify import Simplifier  # late: workers never polish
+
+        self.early_stop = early_stop
+        rows = slice(0, min(targets.n, 300))
+        self.names = [f"x{i + 1}" for i in range(targets.Xt.shape[0])]
+        self.simplifier = Simplifier(self.names, targets.Xt[:, rows].T, targets.Ut[:, rows].T)
+        self.tried: set[tuple] = set()
+
+    def __call__(self, search: Search) -> None:
+        best = search.hof.best()
+        if best is None or not self.early_stop < best[0] < POLISH_BELOW:
+            return
+        formula = best[1]
+        key = (tuple(formula.code), tuple(formula.arg))  # each skeleton once
+        if key in self.tried:
+            return
+        self.tried.add(key)
+        try:
+            simpler = Formula.from_sympy(self.simplifier.simplest(formula.to_sympy(self.names)), self.names)
+        except Exception:  # sympy raises many kinds of errors on odd input; polishing is optional
+            return
+        search.hof.offer(search.grammar.size(simpler), search.all.loss(simpler), simpler)
 
 
 class _CtrlC:

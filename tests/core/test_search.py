@@ -128,3 +128,22 @@ def test_loss_of_front_members_is_measured_on_all_points() -> None:
             cos = np.sum(g * gs.gradients, axis=1) / np.linalg.norm(g, axis=1)
         cos = np.where(np.isfinite(cos), cos, -1.0)
         assert math.isclose(c.loss, float(np.mean(2 - 2 * cos)), rel_tol=1e-6, abs_tol=1e-9)
+
+
+def test_a_near_exact_best_formula_is_polished_during_the_search() -> None:
+    from neuroninterp._formula import Formula
+    from neuroninterp._options import SearchOptions
+    from neuroninterp._parallel import _Polisher
+    from neuroninterp._search import Search, Targets
+
+    targets = Targets.from_gradient_set(EXPERIMENTS[1].gradient_set(300, seed=0))
+    search = Search(targets, SearchOptions(n_jobs=1, seed=0), 0, 1)
+    # cos(0.05*u) stands in for 1 - 0.00125*u**2: nearly exact, but not quite
+    approximant = Formula.from_sympy(
+        "-sin(0.05*x1 + 1.5707963267949) - 2*sin(0.05*x2 + 1.5707963267949)", ["x1", "x2"])
+    search.hof.entries = {search.grammar.size(approximant): (targets.loss(approximant), approximant)}
+    assert 1e-14 < search.hof.best()[0] < 1e-4
+    _Polisher(targets, early_stop=1e-14)(search)
+    loss, formula = search.hof.best()
+    assert loss < 1e-14
+    assert str(formula.to_sympy(["x1", "x2"])) == "x1**2 + 2*x2**2"
