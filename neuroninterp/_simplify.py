@@ -29,6 +29,7 @@ SAME_DIRECTION = 1.0 - 1e-9
 ALGEBRA_MAX_OPS = 10  # sympy.factor and simplify only below this size: unbounded on larger ones
 EXPAND_MAX_TERMS = 500  # no expand or cancel of formulas that would grow beyond this
 ALGEBRA_SECONDS = 20.0  # per Simplifier: after this much time in sympy, no more rewrites
+UNTAYLOR_BELOW = 1e-4  # untaylor only near-exact formulas (approximants of an exact one)
 TAYLOR_SPREAD = 1.0  # untaylor: largest spread of a function's argument (relative for log, powers)
 
 
@@ -45,6 +46,7 @@ class Simplifier:
         self.names = names
         self.algebra_seconds = algebra_seconds
         self._algebra_spent = 0.0
+        self._sizes: dict[sympy.Expr, float] = {}
         self.X = X
         self.U = U
         self.labels = labels
@@ -102,7 +104,7 @@ class Simplifier:
         expr = self._settle(drop_exact(expr))
         # Functions kept in their Taylor regime (sin(0.002*u + pi/2) for a square of u)
         # give way to their polynomial, which is often the exact formula.
-        polynomial = self.untaylor(expr)
+        polynomial = self.untaylor(expr) if self.loss(expr) < UNTAYLOR_BELOW else expr
         if polynomial != expr:
             tol = max(1e-12, 1e-3 * self.loss(expr))
             forms = [polynomial]
@@ -124,8 +126,8 @@ class Simplifier:
 
     def _settle(self, expr: sympy.Expr) -> sympy.Expr:
         """Algebra, peel, prune and tidy, until nothing changes."""
-        for _ in range(6):
-            new = self.tidy_constants(self.prune(self.strip(self.algebra(expr))))
+        for i in range(6):  # thorough algebra once: sympy's factor and simplify are slow
+            new = self.tidy_constants(self.prune(self.strip(self.algebra(expr, thorough=i == 0))))
             if new == expr:
                 break
             expr = new
@@ -177,7 +179,7 @@ class Simplifier:
         u = arg - sympy.Float(a0)
         return sympy.Float(c[0]) + sympy.Float(c[1]) * u + sympy.Float(c[2]) * u**2
 
-    def algebra(self, expr: sympy.Expr) -> sympy.Expr:
+    def algebra(self, expr: sympy.Expr, thorough: bool = True) -> sympy.Expr:
         """The shortest of a few sympy rewrites that keeps the gradient direction.
 
         The rewrites see the float constants as symbols: sympy's polynomial
@@ -194,14 +196,15 @@ class Simplifier:
         rewrites = [sympy.powsimp]
         if _expanded_terms(abstract) <= EXPAND_MAX_TERMS:
             rewrites += [sympy.expand, sympy.cancel]
-        if len(rewrites) > 1 and sympy.count_ops(abstract) <= ALGEBRA_MAX_OPS:
+        if thorough and len(rewrites) > 1 and sympy.count_ops(abstract) <= ALGEBRA_MAX_OPS:
             rewrites += [sympy.factor, sympy.simplify]  # thorough, but slow on large formulas
         if len(rewrites) > 1:
             rewrites.append(lambda e: _factor_separately(e, set(symbolic.values())))
         options = [expr]
         for rewrite in rewrites:
             try:
-                new = rewrite(abstract).xreplace(back)
+                # simplify's trigonometric rewrites are slow with symbols: it gets the floats
+                new = sympy.simplify(expr) if rewrite is sympy.simplify else rewrite(abstract).xreplace(back)
             except Exception:  # sympy raises many kinds of errors on odd input
                 continue
             options.append(new if self.labels is not None else drop_exact(new))
@@ -270,10 +273,12 @@ class Simplifier:
         return expr
 
     def _size(self, expr: sympy.Expr) -> float:
-        """Mean absolute value at the points (inf where it cannot be evaluated)."""
-        v = self.values(expr)
-        size = float(np.mean(np.abs(v))) if v is not None else math.inf
-        return size if math.isfinite(size) and size > 0 else math.inf
+        """Mean absolute value at the points (inf where it cannot be evaluated); cached."""
+        if expr not in self._sizes:
+            v = self.values(expr)
+            size = float(np.mean(np.abs(v))) if v is not None else math.inf
+            self._sizes[expr] = size if math.isfinite(size) and size > 0 else math.inf
+        return self._sizes[expr]
 
     def tidy_constants(self, expr: sympy.Expr, rescale: bool = True) -> sympy.Expr:
         """Scale so that a coefficient is 1, then round constants to short numbers,
