@@ -104,23 +104,24 @@ class Simplifier:
         expr = self._settle(drop_exact(expr))
         # Functions kept in their Taylor regime (sin(0.002*u + pi/2) for a square of u)
         # give way to their polynomial, which is often the exact formula.
-        polynomial = self.untaylor(expr) if self.loss(expr) < UNTAYLOR_BELOW else expr
+        loss = self.loss(expr)
+        polynomial = self.untaylor(expr) if loss < UNTAYLOR_BELOW else expr
         if polynomial != expr:
-            tol = max(1e-12, 1e-3 * self.loss(expr))
+            tol = _tolerance(loss)
             forms = [polynomial]
             if _expanded_terms(polynomial) <= EXPAND_MAX_TERMS:
                 forms.append(sympy.expand(polynomial))
             for form in forms:
                 form = self._settle(drop_exact(self.refit(self.prune(form, max_tries=200))))
-                if _plainness(form) < _plainness(expr) and self.loss(form) <= self.loss(expr) + tol:
-                    expr = form
+                form_loss = self.loss(form)
+                if _plainness(form) < _plainness(expr) and form_loss <= loss + tol:
+                    expr, loss = form, form_loss
         # Products of near-1 factors (Taylor-like forms the search finds) become short
         # once expanded and pruned: (1 + a*x1**2)*(1 + 2*a*x2**2) -> x1**2 + 2*x2**2.
         expanded = sympy.expand(expr) if _expanded_terms(expr) <= EXPAND_MAX_TERMS else expr
         if expanded != expr:
             flat = self.tidy_constants(drop_exact(self.prune(expanded)))
-            if _plainness(flat) < _plainness(expr) and self.loss(flat) <= self.loss(expr) + max(
-                    1e-12, 1e-3 * self.loss(expr)):
+            if _plainness(flat) < _plainness(expr) and self.loss(flat) <= loss + _tolerance(loss):
                 expr = flat
         return expr
 
@@ -253,7 +254,7 @@ class Simplifier:
         the loss measurably worse, e.g. ``1e-15*x1/sin(x1)`` left by the search.
         The smallest terms (relative to their sum, at the points) are tried first."""
         base = self.loss(expr)
-        tol = max(1e-12, 1e-3 * base)
+        tol = _tolerance(base)
         failed: set[tuple[sympy.Expr, sympy.Expr]] = set()
         for _ in range(max_tries):
             options = []
@@ -285,7 +286,7 @@ class Simplifier:
         where the loss does not get measurably worse. Prefers fewer operations,
         then integer coefficients, then shorter text."""
         base_loss = self.loss(expr)
-        tol = max(1e-12, 1e-3 * base_loss)
+        tol = _tolerance(base_loss)
         options = [expr, self._round(expr)]
         expanded = sympy.expand(expr) if expr.is_Add else expr
         if expanded.is_Add and rescale:
@@ -392,6 +393,11 @@ def _factor_separately(e: sympy.Expr, constants: set[sympy.Symbol]) -> sympy.Exp
         return sympy.Add(*[sympy.factor(p) if sympy.count_ops(p) <= ALGEBRA_MAX_OPS else p for p in parts])
 
     return e.replace(lambda a: a.is_Add, split)
+
+
+def _tolerance(loss: float) -> float:
+    """How much worse than ``loss`` a simpler rewrite may fit: 0.1 %, at least 1e-12."""
+    return max(1e-12, 1e-3 * loss)
 
 
 def _plainness(e: sympy.Expr) -> tuple[int, int, int]:
