@@ -37,6 +37,9 @@ class SearchOptions:
     batch_size: points in each mini-batch used to score new formulas.
     progress: show a live progress display (None: only on a terminal).
     populations, population_size: shape of the island model.
+    decompose: first look for pairs of features that enter the unit only
+        through one function of the pair, solve those small problems and
+        offer the composed formulas to the search (see ``_decompose``).
     """
 
     operators: Sequence[str] = DEFAULT_OPERATORS
@@ -51,6 +54,7 @@ class SearchOptions:
     progress: bool | None = None
     populations: int = 12
     population_size: int = 40
+    decompose: bool = True
     resolved: list[Operator] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -76,6 +80,8 @@ class SearchOptions:
             raise ValueError(f"early_stop must be >= 0 or None, got {self.early_stop!r}")
         if self.n_jobs is not None:
             self.n_jobs = _as_int("n_jobs", self.n_jobs, 1)
+        if not isinstance(self.decompose, bool):
+            raise TypeError(f"decompose must be True or False, got {self.decompose!r}")
         if self.seed is not None:
             if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral):
                 raise TypeError(f"seed must be an int or None, got {self.seed!r}")

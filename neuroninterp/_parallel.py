@@ -14,6 +14,7 @@ when the pipe to this process closes.
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -34,7 +35,8 @@ from ._search import HallOfFame, Search, SearchResult, Targets, grace_seconds
 
 EXCHANGE_SECONDS = 0.5
 POLISH_EVERY = 100  # generations of this process between attempts to polish the best formula
-POLISH_BELOW = 1e-4  # only formulas with a loss below this (near exact) are polished
+POLISH_BELOW = 1e-4
+DECOMPOSE_SHARE = 0.25  # most of the time budget the decomposition may take  # only formulas with a loss below this (near exact) are polished
 Packed = list[tuple[int, float, list[int], list[int], list[float]]]
 
 
@@ -185,6 +187,8 @@ def _search(targets: Targets, options: SearchOptions,
             here.hof.offer(c, loss, f)
 
     try:
+        if options.decompose and targets.mode == _vm.DIRECTION:
+            _decompose(here, options, t0)
         while True:
             here.step()
             if polish and here.generation % POLISH_EVERY == 0:
@@ -225,6 +229,21 @@ def _search(targets: Targets, options: SearchOptions,
                 w.proc.kill()
     evals = here.evals + sum(w.evals for w in workers)
     return SearchResult(here.hof, evals, time.perf_counter() - t0, stopped, solved_at)
+
+
+def _decompose(here: Search, options: SearchOptions, t0: float) -> None:
+    """Solve separable pairs first (``_decompose``) and offer the composed formulas to
+    this process's hall of fame and islands; workers meanwhile search as usual."""
+    from ._decompose import Decomposer
+
+    budget = options.time_budget if options.time_budget is not None else 60.0
+    evals = math.inf if options.max_evals is None else DECOMPOSE_SHARE * options.max_evals
+    decomposer = Decomposer(here.all, options, options.seed, t0 + DECOMPOSE_SHARE * budget, evals)
+    found = [f for f in decomposer.run() if here.grammar.size(f) <= options.max_size]
+    here.evals += decomposer.evals
+    for f in found:
+        here.hof.offer(here.grammar.size(f), here.all.loss(f), f)
+    here.inject(found)
 
 
 class _Polisher:

@@ -238,6 +238,10 @@ class Simplifier:
                 yield sympy.sign(coeff) * rest
             # factors that are one-signed functions of the points would change magnitude only
             # if they were constants; non-constant factors are kept.
+            flipped = -1 / e  # increasing in e where e keeps one sign: -D/(x1*x2) -> x1*x2/D
+            if _plainness(flipped) < _plainness(e) or (
+                    e.could_extract_minus_sign() and sympy.count_ops(flipped) <= sympy.count_ops(e)):
+                yield flipped
         if e.is_Pow:
             base, ex = e.args
             if ex.is_Number:

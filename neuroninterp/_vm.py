@@ -41,8 +41,11 @@ from ._ops import (
 WORST = 4.0  # |u - v|^2 for opposite unit vectors: the value of a point with no usable gradient
 # Loss modes. DIRECTION: gradient matching, Ut holds unit target gradients (d, n).
 # HINGE: symbolic classification on values, Ut[0] holds labels +-1: mean max(0, 1 - y T).
+# AXIAL: gradient matching up to the sign at each point, mean 2 - 2|cos| (the sub-problems of
+# ``_decompose``, where the outer function's slope may have either sign).
 DIRECTION = 0
 HINGE = 1
+AXIAL = 2
 _JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath=False)
 
 
@@ -223,6 +226,8 @@ def _loss_from_stack(v0, g0, Ut, w, mode=DIRECTION):  # pragma: no cover - compi
             continue
         count += 1
         cos = _cosine(g0, Ut, i, d)
+        if mode == AXIAL:
+            cos = abs(cos)
         if np.isfinite(cos) and np.isfinite(v0[i]):
             total += 2.0 - 2.0 * cos
         else:
@@ -294,6 +299,12 @@ def residuals(code, arg, consts, Xt, Ut, w, mode=DIRECTION):  # pragma: no cover
                 gk = grad[0, k, i] / m
                 sq += gk * gk
             inv = 1.0 / (m * np.sqrt(sq))
+            if mode == AXIAL:
+                dot = 0.0
+                for k in range(d):
+                    dot += grad[0, k, i] * Ut[k, i]
+                if dot < 0.0:
+                    inv = -inv
             for k in range(d):
                 out[k * n + i] = grad[0, k, i] * inv - Ut[k, i]
         else:

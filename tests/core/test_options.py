@@ -29,7 +29,7 @@ def test_names_are_the_documented_ones():
     assert SearchOptions.names() == [
         "operators", "operator_complexity", "max_size", "time_budget", "max_evals",
         "early_stop", "seed", "n_jobs", "batch_size", "progress", "populations",
-        "population_size",
+        "population_size", "decompose",
     ]
 
 

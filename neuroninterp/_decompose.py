@@ -1,0 +1,249 @@
+"""Decomposition of a search problem by separable pairs of features.
+
+If the unit is ``T = F(g(x_i, x_j), other features)``, the part of its gradient
+that lies in the ``(x_i, x_j)`` plane points along ``grad g``, so that part's
+direction depends on ``x_i`` and ``x_j`` alone. Such a pair is found from the
+data (nearby points in the pair's plane have the same in-plane direction, up
+to sign), ``g`` is found by a small search on two features that matches
+directions up to sign (``_vm.AXIAL``: the outer slope ``dF/dg`` may have either
+sign), and the pair is replaced by one new feature ``z = g(x_i, x_j)`` whose
+target gradient follows from the chain rule: ``dT/dz = (u_ij . grad g) / |grad g|^2``.
+Pairs are merged round after round; the reduced problem is then searched as
+usual, and its formulas, with each new feature written out, are formulas of
+the original features.
+
+Nothing here is trusted blindly: the composed formulas are offered to the main
+search, which scores them on all points like any other candidate. The
+decomposition costs a bounded number of generations, so with ``n_jobs=1`` the
+same seed still gives the same front.
+
+>>> from neuroninterp.experiments import EXPERIMENTS
+>>> gs = EXPERIMENTS[3].gradient_set(500)
+>>> [(i, j) for score, i, j in pair_scores(gs.X, gs.gradients) if score < PAIR_SCORE_MAX]
+[(1, 2)]
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from . import _vm
+from ._formula import Formula
+from ._ops import VAR
+from ._options import SearchOptions
+from ._search import EPS, Search, Targets
+
+NEIGHBOURS = 8  # points whose in-plane directions are compared with each point's
+PAIR_SCORE_MAX = 0.1  # largest neighbour disagreement of a pair that may be separable
+PAIRS_PER_ROUND = 4  # sub-searches per round, best-scoring pairs first
+PAIR_GENERATIONS = 120  # generations of a pair's sub-search
+REDUCED_GENERATIONS = 1500  # generations of the search on the reduced features
+EXACT = 1e-14  # a sub-search with a loss below this is solved: it stops soon after
+CHOICE_PENALTY = 0.2  # as in the choice rule of ``_interpret``: log-loss per unit of complexity
+NEAR_BEST = 1.1  # a pair's function: the simplest whose loss is at most this times the best
+MIN_PLANE_WEIGHT = 0.3  # quantile: points whose gradient barely lies in the plane are left out
+
+
+def pair_scores(X: np.ndarray, U: np.ndarray) -> list[tuple[float, int, int]]:
+    """For each pair of features (0-based), how much the direction of the gradient's
+    part in that pair's plane disagrees between points that are close in the plane
+    (0: it depends on the pair alone). Best first.
+
+    Directions are compared up to sign, as doubled angles
+    ``(cos 2a, sin 2a)``; the disagreement is the squared distance of each point's
+    doubled angle from the mean of its neighbours', weighted by the squared length
+    of the in-plane gradient.
+    """
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    Xs = (X - lo) / np.where(hi > lo, hi - lo, 1.0)
+    out = []
+    for i, j in itertools.combinations(range(X.shape[1]), 2):
+        plane = U[:, [i, j]]
+        length = np.linalg.norm(plane, axis=1)
+        keep = length > 1e-12
+        if keep.sum() <= NEIGHBOURS:
+            continue
+        w = plane[keep] / length[keep, None]
+        doubled = np.stack([w[:, 0] ** 2 - w[:, 1] ** 2, 2 * w[:, 0] * w[:, 1]], axis=1)
+        pts = Xs[keep][:, [i, j]]
+        _, idx = cKDTree(pts).query(pts, k=NEIGHBOURS + 1)
+        spread = np.sum((doubled - doubled[idx[:, 1:]].mean(axis=1)) ** 2, axis=1)
+        weight = length[keep] ** 2
+        out.append((float(np.sum(weight * spread) / np.sum(weight)), i, j))
+    return sorted(out)
+
+
+@dataclass
+class _Problem:
+    """The current features (formulas of the original ones), their values and the
+    unit target directions in their coordinates."""
+
+    features: list[Formula]
+    Z: np.ndarray  # (n, k) values
+    G: np.ndarray  # (n, k) unit target directions
+
+
+class Decomposer:
+    """Runs the decomposition for one search: ``run()`` returns formulas of the
+    original features (possibly none)."""
+
+    def __init__(self, targets: Targets, options: SearchOptions, seed: int | None,
+                 deadline: float, max_evals: float = math.inf) -> None:
+        keep = targets.w
+        self.X = targets.Xt.T[keep]
+        self.U = targets.Ut.T[keep]
+        self.options = options
+        self.seed = seed
+        self.deadline = deadline
+        self.max_evals = max_evals
+        self.evals = 0
+        self.log: list[str] = []
+
+    def _spent(self) -> bool:
+        return time.perf_counter() > self.deadline or self.evals >= self.max_evals
+
+    def _sub_options(self) -> SearchOptions:
+        return replace(self.options, max_size=min(self.options.max_size, 20), time_budget=None,
+                       max_evals=10**12, n_jobs=1, progress=False, population_size=30)
+
+    def _search(self, Xt: np.ndarray, Ut: np.ndarray, mode: int, generations: int, islands: int,
+                seed_offset: int) -> list[tuple[int, float, Formula]]:
+        """A small in-process search; its front (complexity, loss, formula)."""
+        targets = Targets(np.ascontiguousarray(Xt), np.ascontiguousarray(Ut),
+                          np.ones(Xt.shape[1], dtype=bool), mode)
+        seed = None if self.seed is None else self.seed * 7919 + seed_offset
+        search = Search(targets, self._sub_options(), seed, islands)
+        solved_at = None
+        for gen in range(generations):
+            if time.perf_counter() > self.deadline or self.evals + search.evals >= self.max_evals:
+                break
+            search.step()
+            best = search.hof.best()
+            if best is not None and best[0] <= EXACT:
+                solved_at = gen if solved_at is None else solved_at
+                if gen >= 2 * solved_at + 10:
+                    break
+        self.evals += search.evals
+        return search.hof.front()
+
+    def _solve_pair(self, p: _Problem, i: int, j: int, k: int) -> tuple[float, float, Formula] | None:
+        """The simplest ``g(z_i, z_j)`` whose gradient lies along the in-plane part of the
+        target directions: (choice value, loss, g over the pair as features 0 and 1)."""
+        plane = p.G[:, [i, j]]
+        length = np.linalg.norm(plane, axis=1)
+        rows = (length > 1e-12) & (length >= np.quantile(length, MIN_PLANE_WEIGHT))
+        if rows.sum() < 20:
+            return None
+        Ut = (plane[rows] / length[rows, None]).T
+        front = self._search(p.Z[rows][:, [i, j]].T, Ut, _vm.AXIAL, PAIR_GENERATIONS, 4, k)
+        if not front:
+            return None
+        c, loss, f = _simplest_near_best(front)
+        return _choice(c, loss), loss, f
+
+    def _merge(self, p: _Problem, merges: list[tuple[int, int, Formula]]) -> _Problem | None:
+        """The problem with each merged pair replaced by its new feature."""
+        merged = {i for i, j, _ in merges} | {j for i, j, _ in merges}
+        features, columns, grads = [], [], []
+        ok = np.ones(len(p.Z), dtype=bool)
+        for i, j, g in merges:
+            code, arg, val = g.arrays()
+            v, dg = _vm.evaluate(code, arg, val, np.ascontiguousarray(p.Z[:, [i, j]].T))
+            sq = dg[0] ** 2 + dg[1] ** 2
+            with np.errstate(all="ignore"):
+                slope = (p.G[:, i] * dg[0] + p.G[:, j] * dg[1]) / sq
+            ok &= np.isfinite(v) & np.isfinite(slope) & (sq > 0)
+            features.append(self._tidy(substitute(g, [p.features[i], p.features[j]])))
+            columns.append(v)
+            grads.append(slope)
+        for k in range(len(p.features)):
+            if k not in merged:
+                features.append(p.features[k])
+                columns.append(p.Z[:, k])
+                grads.append(p.G[:, k])
+        Z = np.stack(columns, axis=1)[ok]
+        G = np.stack(grads, axis=1)[ok]
+        norm = np.linalg.norm(G, axis=1)
+        good = norm > 0
+        if good.sum() < 20:
+            return None
+        return _Problem(features, Z[good], G[good] / norm[good, None])
+
+    def run(self) -> list[Formula]:
+        d = self.X.shape[1]
+        if d < 3 or len(self.X) < 20:
+            return []
+        p = _Problem([Formula([VAR], [k], [0.0]) for k in range(d)], self.X, self.U)
+        offset = 0
+        while len(p.features) > 2 and not self._spent():
+            candidates = [(s, i, j) for s, i, j in pair_scores(p.Z, p.G) if s <= PAIR_SCORE_MAX]
+            solved = []
+            for score, i, j in candidates[:PAIRS_PER_ROUND]:
+                offset += 1
+                found = self._solve_pair(p, i, j, offset)
+                if found is not None and found[1] <= max(1e-10, 0.5 * score):
+                    solved.append((found[0], i, j, found[2]))
+            if not solved:
+                break
+            merges: list[tuple[int, int, Formula]] = []
+            used: set[int] = set()
+            for _, i, j, g in sorted(solved, key=lambda s: s[0]):
+                if i not in used and j not in used and len(p.features) - len(merges) > 2:
+                    merges.append((i, j, g))
+                    used |= {i, j}
+            reduced = self._merge(p, merges)
+            if reduced is None:
+                break
+            p = reduced
+            names = [f"x{k + 1}" for k in range(d)]
+            self.log.append(", ".join(str(f.to_sympy(names)) for f in p.features))
+        if len(p.features) == d or self._spent():
+            return []
+        front = self._search(p.Z.T, p.G.T, _vm.DIRECTION, REDUCED_GENERATIONS, 4, 0)
+        return [self._tidy(substitute(f, p.features)) for _, _, f in front]
+
+    def _tidy(self, f: Formula) -> Formula:
+        """``f`` through sympy and back, when that is shorter (composed formulas repeat
+        signs and nest subtractions that sympy's canonical form removes)."""
+        names = [f"x{k + 1}" for k in range(self.X.shape[1])]
+        try:
+            g = Formula.from_sympy(f.to_sympy(names), names)
+        except (ValueError, TypeError, KeyError, RecursionError):
+            return f
+        return g if len(g.code) < len(f.code) else f
+
+
+def _simplest_near_best(front: list[tuple[int, float, Formula]]) -> tuple[int, float, Formula]:
+    """The simplest front entry whose loss is within ``NEAR_BEST`` of the best one's:
+    on noisy directions, a longer formula that is better by less than the noise
+    (a monotone function of the simple one, say) is not worth its size."""
+    best = min(loss for _, loss, _ in front)
+    return min((e for e in front if e[1] <= NEAR_BEST * best + EPS), key=lambda e: e[0])
+
+
+def _choice(complexity: int, loss: float) -> float:
+    return math.log(max(loss, EPS)) + CHOICE_PENALTY * complexity
+
+
+def substitute(f: Formula, features: list[Formula]) -> Formula:
+    """``f`` with variable ``k`` replaced by the formula ``features[k]``."""
+    code: list[int] = []
+    arg: list[int] = []
+    val: list[float] = []
+    for c, a, v in zip(f.code, f.arg, f.val):
+        if c == VAR:
+            g = features[a]
+            code += g.code
+            arg += g.arg
+            val += g.val
+        else:
+            code.append(c)
+            arg.append(a)
+            val.append(v)
+    return Formula(code, arg, val)

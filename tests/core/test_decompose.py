@@ -1,0 +1,95 @@
+"""Decomposition by separable pairs: the pair test, the sign-free loss of the
+pair problems, composition of formulas, and whole decompositions of formulas
+that are not among the published experiments."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import sympy
+
+import neuroninterp as ni
+from neuroninterp import _vm
+from neuroninterp._decompose import Decomposer, pair_scores, substitute
+from neuroninterp._formula import Formula
+from neuroninterp._options import SearchOptions
+from neuroninterp._search import Targets
+
+
+def exact_set(truth: str, d: int, n: int = 800, seed: int = 0, low: float = 0.0,
+              high: float = 2.0) -> ni.GradientSet:
+    names = [f"x{k + 1}" for k in range(d)]
+    X = np.random.default_rng(seed).uniform(low, high, (n, d))
+    _, g = Formula.from_sympy(sympy.sympify(truth), names).evaluate(X)
+    return ni.GradientSet(X, g)
+
+
+def test_pair_scores_single_out_the_pairs_that_enter_through_one_function() -> None:
+    # x4 * sin(x1*x2) + x3: the in-plane direction of (x1, x2) is (x2, x1) up to sign,
+    # whatever x3 and x4 are; no other pair has that property.
+    gs = exact_set("x4*sin(x1*x2) + x3", 4)
+    scores = pair_scores(gs.X, gs.gradients)
+    separable = [(i, j) for s, i, j in scores if s < 0.1]
+    assert separable == [(0, 1)]
+    assert scores[0][0] < 1e-6 < scores[1][0]
+
+
+def test_axial_loss_ignores_the_sign_at_each_point() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, (200, 2))
+    # the direction of grad (x1 - x2), flipped at random points
+    U = np.tile([1.0, -1.0], (200, 1)) / np.sqrt(2) * rng.choice([-1.0, 1.0], (200, 1))
+    t = Targets(np.ascontiguousarray(X.T), np.ascontiguousarray(U.T), np.ones(200, bool), _vm.AXIAL)
+    diff = Formula.from_sympy("x1 - x2", ["x1", "x2"])
+    assert t.loss(diff) < 1e-15
+    assert t.loss(Formula.from_sympy("x2 - x1", ["x1", "x2"])) < 1e-15
+    assert t.loss(Formula.from_sympy("x1 + x2", ["x1", "x2"])) > 1.0
+    signed = Targets(t.Xt, t.Ut, t.w, _vm.DIRECTION)
+    assert signed.loss(diff) > 1.0  # the signed loss sees the flips
+    # constants are fitted against the sign-free residuals too
+    from neuroninterp._search import optimize_constants
+
+    fitted, loss = optimize_constants(Formula.from_sympy("x1 - 0.3*x2", ["x1", "x2"]), t)
+    assert loss < 1e-12 and abs(fitted.val[fitted.code.index(0)] - 1.0) < 1e-5
+
+
+def test_substitute_writes_out_new_features() -> None:
+    names = ["x1", "x2", "x3"]
+    f = Formula.from_sympy("z0/z1", ["z0", "z1"])
+    g0 = Formula.from_sympy("x1*x2", names)
+    g1 = Formula.from_sympy("x3 + 1", names)
+    assert sympy.simplify(substitute(f, [g0, g1]).to_sympy(names) - sympy.sympify("x1*x2/(x3 + 1)")) == 0
+
+
+@pytest.mark.parametrize("truth, d", [
+    ("(x1 + x2)*exp(x3*x4)", 4),                  # two disjoint pairs, then a product
+    ("x5*(x1 - x2)/(x3*x4 + 1)", 5),              # pairs merged in two rounds
+])
+def test_decomposition_composes_an_exact_formula(truth: str, d: int) -> None:
+    gs = exact_set(truth, d, seed=3)
+    targets = Targets.from_gradient_set(gs)
+    dec = Decomposer(targets, SearchOptions(n_jobs=1), seed=3, deadline=time.perf_counter() + 60)
+    found = dec.run()
+    assert dec.log, "no pair was merged"
+    losses = sorted(targets.loss(f) for f in found)
+    assert losses and losses[0] < 1e-12, (dec.log, losses[:3])
+
+
+def test_nothing_to_decompose_gives_nothing() -> None:
+    gs = exact_set("x1*x2 + x2*x3 + x1*x3", 3, seed=0)  # every pair is tied to the third feature
+    dec = Decomposer(Targets.from_gradient_set(gs), SearchOptions(n_jobs=1), 0, time.perf_counter() + 60)
+    assert dec.run() == [] and dec.log == []
+
+
+def test_interpret_finds_a_separable_formula_quickly_and_decompose_can_be_off() -> None:
+    gs = exact_set("x1*x2/(exp(x3 - x4) + x5)", 5, n=600, seed=4)
+    result = ni.interpret(gs, seed=4, time_budget=60, n_jobs=1, progress=False)
+    assert result.stats["stopped"] == "early_stop" and result.best.loss < 1e-12, str(result.best)
+    assert result.stats["seconds"] < 30
+    off = ni.interpret(gs, seed=4, max_evals=2000, time_budget=None, n_jobs=1, progress=False,
+                       decompose=False)
+    assert off.stats["options"]["decompose"] is False
+    with pytest.raises(TypeError, match="decompose must be True or False"):
+        ni.interpret(gs, decompose="yes")
