@@ -46,6 +46,8 @@ PAIR_GENERATIONS = 120  # generations of a pair's sub-search
 REDUCED_GENERATIONS = 1500  # generations of the search on the reduced features
 EXACT = 1e-14  # a sub-search with a loss below this is solved: it stops soon after
 CHOICE_PENALTY = 0.2  # as in the choice rule of ``_interpret``: log-loss per unit of complexity
+EXACT_PAIR = 1e-10  # a pair's function this good is taken without further test
+RESIDUAL_R2 = 0.05  # share of a pair's residual angle another feature may explain (noise: ~0.01)
 NEAR_BEST = 1.1  # a pair's function: the simplest whose loss is at most this times the best
 MIN_PLANE_WEIGHT = 0.3  # quantile: points whose gradient barely lies in the plane are left out
 
@@ -187,7 +189,9 @@ class Decomposer:
             for score, i, j in candidates[:PAIRS_PER_ROUND]:
                 offset += 1
                 found = self._solve_pair(p, i, j, offset)
-                if found is not None and found[1] <= max(1e-10, 0.5 * score):
+                if found is not None and (found[1] <= EXACT_PAIR or (
+                        found[1] <= 0.5 * score and not residual_depends_on_the_rest(p.Z, p.G, i, j,
+                                                                                     found[2]))):
                     solved.append((found[0], i, j, found[2]))
             if not solved:
                 break
@@ -217,6 +221,45 @@ class Decomposer:
         except (ValueError, TypeError, KeyError, RecursionError):
             return f
         return g if len(g.code) < len(f.code) else f
+
+
+def residual_depends_on_the_rest(Z: np.ndarray, G: np.ndarray, i: int, j: int, g: Formula) -> bool:
+    """Whether the angle between the in-plane target direction of pair ``(i, j)`` and
+    ``grad g`` is explained by another feature beyond what the pair itself explains.
+
+    Noise leaves a residual angle that no feature predicts; a pair that is only
+    nearly separable (its in-plane direction drifts slowly with a third feature)
+    leaves one that the third feature predicts. The test is a partial R^2: a
+    quadratic model in the pair, then the same with one more feature added.
+    """
+    code, arg, val = g.arrays()
+    _, dg = _vm.evaluate(code, arg, val, np.ascontiguousarray(Z[:, [i, j]].T))
+    plane = G[:, [i, j]]
+    with np.errstate(all="ignore"):
+        dot = plane[:, 0] * dg[0] + plane[:, 1] * dg[1]
+        cross = plane[:, 0] * dg[1] - plane[:, 1] * dg[0]
+        angle = np.arctan(cross / dot)  # sign-free: in (-pi/2, pi/2)
+    rows = np.isfinite(angle) & (np.linalg.norm(plane, axis=1) > 1e-12)
+    if rows.sum() < 30:
+        return False
+    a, zi, zj = angle[rows], Z[rows, i], Z[rows, j]
+    base = [np.ones_like(zi), zi, zj, zi * zi, zj * zj, zi * zj]
+
+    def rss(columns: list[np.ndarray]) -> float:
+        A = np.stack(columns, axis=1)
+        A = A / np.maximum(np.abs(A).max(axis=0), 1e-300)
+        coef, *_ = np.linalg.lstsq(A, a, rcond=None)
+        return float(np.sum((a - A @ coef) ** 2))
+
+    rss_pair = rss(base)
+    if not rss_pair > 0:
+        return False
+    for k in range(Z.shape[1]):
+        if k not in (i, j):
+            zk = Z[rows, k]
+            if (rss_pair - rss(base + [zk, zk * zk, zk * zi, zk * zj])) / rss_pair > RESIDUAL_R2:
+                return True
+    return False
 
 
 def _simplest_near_best(front: list[tuple[int, float, Formula]]) -> tuple[int, float, Formula]:

@@ -33,7 +33,7 @@ def test_pair_scores_single_out_the_pairs_that_enter_through_one_function() -> N
     scores = pair_scores(gs.X, gs.gradients)
     separable = [(i, j) for s, i, j in scores if s < 0.1]
     assert separable == [(0, 1)]
-    assert scores[0][0] < 1e-6 < scores[1][0]
+    assert scores[0][0] < 0.01 and scores[1][0] > 0.2
 
 
 def test_axial_loss_ignores_the_sign_at_each_point() -> None:
@@ -51,8 +51,9 @@ def test_axial_loss_ignores_the_sign_at_each_point() -> None:
     # constants are fitted against the sign-free residuals too
     from neuroninterp._search import optimize_constants
 
-    fitted, loss = optimize_constants(Formula.from_sympy("x1 - 0.3*x2", ["x1", "x2"]), t)
-    assert loss < 1e-12 and abs(fitted.val[fitted.code.index(0)] - 1.0) < 1e-5
+    start = Formula.from_sympy("x1 - 0.3*x2", ["x1", "x2"])
+    fitted, loss = optimize_constants(start, t)
+    assert t.loss(start) > 0.1 and loss < 1e-12
 
 
 def test_substitute_writes_out_new_features() -> None:
@@ -60,7 +61,9 @@ def test_substitute_writes_out_new_features() -> None:
     f = Formula.from_sympy("z0/z1", ["z0", "z1"])
     g0 = Formula.from_sympy("x1*x2", names)
     g1 = Formula.from_sympy("x3 + 1", names)
-    assert sympy.simplify(substitute(f, [g0, g1]).to_sympy(names) - sympy.sympify("x1*x2/(x3 + 1)")) == 0
+    X = np.random.default_rng(0).uniform(0, 1, (20, 3))
+    values, _ = substitute(f, [g0, g1]).evaluate(X)
+    np.testing.assert_allclose(values, X[:, 0] * X[:, 1] / (X[:, 2] + 1), rtol=1e-12)
 
 
 @pytest.mark.parametrize("truth, d", [
