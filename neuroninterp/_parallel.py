@@ -35,8 +35,8 @@ from ._search import HallOfFame, Search, SearchResult, Targets, grace_seconds
 
 EXCHANGE_SECONDS = 0.5
 POLISH_EVERY = 100  # generations of this process between attempts to polish the best formula
-POLISH_BELOW = 1e-4
-DECOMPOSE_SHARE = 0.25  # most of the time budget the decomposition may take  # only formulas with a loss below this (near exact) are polished
+POLISH_BELOW = 1e-4  # only formulas with a loss below this (near exact) are polished
+DECOMPOSE_SHARE = 0.25  # most of the time budget (and of max_evals) the decomposition may take
 Packed = list[tuple[int, float, list[int], list[int], list[float]]]
 
 
