@@ -36,6 +36,7 @@ from ._search import HallOfFame, Search, SearchResult, Targets, grace_seconds
 EXCHANGE_SECONDS = 0.5
 POLISH_EVERY = 100  # generations of this process between attempts to polish the best formula
 POLISH_BELOW = 1e-4  # only formulas with a loss below this (near exact) are polished
+FIRST_GENERATIONS = 5  # of this process's islands, before the decomposition
 DECOMPOSE_SHARE = 0.25  # most of the time budget (and of max_evals) the decomposition may take
 Packed = list[tuple[int, float, list[int], list[int], list[float]]]
 
@@ -233,9 +234,13 @@ def _search(targets: Targets, options: SearchOptions,
 
 def _decompose(here: Search, options: SearchOptions, t0: float) -> None:
     """Solve separable pairs first (``_decompose``) and offer the composed formulas to
-    this process's hall of fame and islands; workers meanwhile search as usual."""
+    this process's hall of fame and islands; workers meanwhile search as usual. A few
+    generations of the islands come first, so that a Ctrl-C during the decomposition
+    still leaves a front."""
     from ._decompose import Decomposer
 
+    for _ in range(FIRST_GENERATIONS):
+        here.step()
     budget = options.time_budget if options.time_budget is not None else 60.0
     evals = math.inf if options.max_evals is None else DECOMPOSE_SHARE * options.max_evals
     decomposer = Decomposer(here.all, options, options.seed, t0 + DECOMPOSE_SHARE * budget, evals)
