@@ -39,6 +39,7 @@ from ._ops import VAR
 from ._options import SearchOptions
 from ._search import EPS, Search, Targets
 
+MAX_FEATURES = 24  # beyond this the pair tests (d^2 / 2 of them per round) cost too much
 NEIGHBOURS = 8  # points whose in-plane directions are compared with each point's
 PAIR_SCORE_MAX = 0.1  # largest neighbour disagreement of a pair that may be separable
 PAIRS_PER_ROUND = 4  # sub-searches per round, best-scoring pairs first
@@ -179,7 +180,7 @@ class Decomposer:
 
     def run(self) -> list[Formula]:
         d = self.X.shape[1]
-        if d < 3 or len(self.X) < 20:
+        if not 3 <= d <= MAX_FEATURES or len(self.X) < 20:
             return []
         p = _Problem([Formula([VAR], [k], [0.0]) for k in range(d)], self.X, self.U)
         offset = 0
