@@ -55,6 +55,8 @@ def test_degeneracies_are_removed(wrapped: str, simplest: str) -> None:
         ("1/(x1 + x2*x3)", "-(x1 + x2*x3)"),  # decreasing wrapper on a positive argument
         ("exp(-(x1 + x2*x3))", "-(x1 + x2*x3)"),
         ("(x1 + x2*x3)**-2", "-(x1 + x2*x3)"),
+        ("-(x2**2 + x3**2)/(x1*x2)", "x1*x2/(x2**2 + x3**2)"),  # -1/T of a one-signed T is T
+        ("-exp(x2**2 + x3**2)/x1", "x1*exp(-x2**2 - x3**2)"),
     ],
 )
 def test_orientation_is_kept(wrapped: str, oriented: str) -> None:
