@@ -35,6 +35,7 @@ from scipy.spatial import cKDTree
 
 from . import _vm
 from ._formula import Formula
+from ._interpret import COMPLEXITY_PENALTY, LOSS_FLOOR
 from ._ops import VAR
 from ._options import SearchOptions
 from ._search import EPS, Search, Targets
@@ -46,7 +47,6 @@ PAIRS_PER_ROUND = 4  # sub-searches per round, best-scoring pairs first
 PAIR_GENERATIONS = 120  # generations of a pair's sub-search
 REDUCED_GENERATIONS = 1500  # generations of the search on the reduced features
 EXACT = 1e-14  # a sub-search with a loss below this is solved: it stops soon after
-CHOICE_PENALTY = 0.2  # as in the choice rule of ``_interpret``: log-loss per unit of complexity
 EXACT_PAIR = 1e-10  # a pair's function this good is taken without further test
 RESIDUAL_R2 = 0.05  # share of a pair's residual angle another feature may explain (noise: ~0.01)
 NEAR_BEST = 1.1  # a pair's function: the simplest whose loss is at most this times the best
@@ -106,7 +106,8 @@ class Decomposer:
         self.deadline = deadline
         self.max_evals = max_evals
         self.evals = 0
-        self.log: list[str] = []
+        self.log: list[str] = []  # the features after each round, as text
+        self.names = [f"x{k + 1}" for k in range(self.X.shape[1])]
 
     def _spent(self) -> bool:
         return time.perf_counter() > self.deadline or self.evals >= self.max_evals
@@ -206,8 +207,7 @@ class Decomposer:
             if reduced is None:
                 break
             p = reduced
-            names = [f"x{k + 1}" for k in range(d)]
-            self.log.append(", ".join(str(f.to_sympy(names)) for f in p.features))
+            self.log.append(", ".join(str(f.to_sympy(self.names)) for f in p.features))
         if len(p.features) == d or self._spent():
             return []
         front = self._search(p.Z.T, p.G.T, _vm.DIRECTION, REDUCED_GENERATIONS, 4, 0)
@@ -216,9 +216,8 @@ class Decomposer:
     def _tidy(self, f: Formula) -> Formula:
         """``f`` through sympy and back, when that is shorter (composed formulas repeat
         signs and nest subtractions that sympy's canonical form removes)."""
-        names = [f"x{k + 1}" for k in range(self.X.shape[1])]
         try:
-            g = Formula.from_sympy(f.to_sympy(names), names)
+            g = Formula.from_sympy(f.to_sympy(self.names), self.names)
         except (ValueError, TypeError, KeyError, RecursionError):
             return f
         return g if len(g.code) < len(f.code) else f
@@ -272,7 +271,8 @@ def _simplest_near_best(front: list[tuple[int, float, Formula]]) -> tuple[int, f
 
 
 def _choice(complexity: int, loss: float) -> float:
-    return math.log(max(loss, EPS)) + CHOICE_PENALTY * complexity
+    """The value the choice rule of ``_interpret.choose`` minimizes."""
+    return math.log(max(loss, LOSS_FLOOR)) + COMPLEXITY_PENALTY * complexity
 
 
 def substitute(f: Formula, features: list[Formula]) -> Formula:
