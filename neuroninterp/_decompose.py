@@ -109,8 +109,10 @@ class Decomposer:
         self.log: list[str] = []  # the features after each round, as text
         self.names = [f"x{k + 1}" for k in range(self.X.shape[1])]
 
-    def _spent(self) -> bool:
-        return time.perf_counter() > self.deadline or self.evals >= self.max_evals
+    def _spent(self, running: int = 0) -> bool:
+        """Past the deadline or the evaluation cap (``running``: evaluations of a
+        sub-search that are not yet counted)."""
+        return time.perf_counter() > self.deadline or self.evals + running >= self.max_evals
 
     def _sub_options(self) -> SearchOptions:
         return replace(self.options, max_size=min(self.options.max_size, 20), time_budget=None,
@@ -125,7 +127,7 @@ class Decomposer:
         search = Search(targets, self._sub_options(), seed, islands)
         solved_at = None
         for gen in range(generations):
-            if time.perf_counter() > self.deadline or self.evals + search.evals >= self.max_evals:
+            if self._spent(search.evals):
                 break
             search.step()
             best = search.hof.best()
@@ -191,9 +193,7 @@ class Decomposer:
             for score, i, j in candidates[:PAIRS_PER_ROUND]:
                 offset += 1
                 found = self._solve_pair(p, i, j, offset)
-                if found is not None and (found[1] <= EXACT_PAIR or (
-                        found[1] <= 0.5 * score and not residual_depends_on_the_rest(p.Z, p.G, i, j,
-                                                                                     found[2]))):
+                if found is not None and _accepted(p, i, j, score, loss=found[1], g=found[2]):
                     solved.append((found[0], i, j, found[2]))
             if not solved:
                 break
@@ -221,6 +221,14 @@ class Decomposer:
         except (ValueError, TypeError, KeyError, RecursionError):
             return f
         return g if len(g.code) < len(f.code) else f
+
+
+def _accepted(p: _Problem, i: int, j: int, score: float, loss: float, g: Formula) -> bool:
+    """Whether ``g`` may stand for pair ``(i, j)``: it fits exactly, or it fits within
+    the pair's neighbour disagreement and no other feature explains what is left."""
+    if loss <= EXACT_PAIR:
+        return True
+    return loss <= 0.5 * score and not residual_depends_on_the_rest(p.Z, p.G, i, j, g)
 
 
 def residual_depends_on_the_rest(Z: np.ndarray, G: np.ndarray, i: int, j: int, g: Formula) -> bool:

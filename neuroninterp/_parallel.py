@@ -244,11 +244,12 @@ def _decompose(here: Search, options: SearchOptions, t0: float) -> None:
     budget = options.time_budget if options.time_budget is not None else 60.0
     evals = math.inf if options.max_evals is None else DECOMPOSE_SHARE * options.max_evals
     decomposer = Decomposer(here.all, options, options.seed, t0 + DECOMPOSE_SHARE * budget, evals)
-    found = [f for f in decomposer.run() if here.grammar.size(f) <= options.max_size]
+    sized = [(here.grammar.size(f), f) for f in decomposer.run()]
+    found = [(size, f) for size, f in sized if size <= options.max_size]
     here.evals += decomposer.evals
-    for f in found:
-        here.hof.offer(here.grammar.size(f), here.all.loss(f), f)
-    here.inject(found)
+    for size, f in found:
+        here.hof.offer(size, here.all.loss(f), f)
+    here.inject([f for _, f in found])
 
 
 class _Polisher:
