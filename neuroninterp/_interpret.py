@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import sympy
 
 from . import _vm
 from ._formula import Formula
@@ -27,6 +29,8 @@ from ._simplify import Simplifier
 LOSS_FLOOR = 1e-14  # losses below this count as exact; differences there are rounding
 COMPLEXITY_PENALTY = 0.2  # log-loss a unit of complexity must buy to be worth it
 USEFUL_MEAN_COSINE = 0.9  # below this even the best formula explains little
+# classify chooses by the share of misclassified points; below this share they count as none
+ERROR_FLOOR = 1e-3
 
 
 def interpret(gradient_set: GradientSet, **search_options: Any) -> Interpretation:
@@ -70,6 +74,9 @@ def classify(
     (0/1 and boolean labels are mapped). The rule is "class 1 when T(x) > 0".
     It shows what the *data* says; ``interpret`` shows what the *network* uses.
 
+    The formula is chosen on the front by its error rate (the share of points on the wrong
+    side), with the same elbow rule as ``interpret``; errors below 0.1 % count as none.
+
     >>> import neuroninterp as ni
     >>> from neuroninterp.experiments import EXPERIMENTS
     >>> X = EXPERIMENTS[1].sample(500); y = EXPERIMENTS[1].labels(X)
@@ -83,10 +90,15 @@ def classify(
     targets = Targets(np.ascontiguousarray(X.T), labels[None, :].copy(), np.ones(len(X), bool),
                       _vm.HINGE)
     rows = np.random.default_rng(0).permutation(len(X))[:500]
+    full = Simplifier(names, X, labels=labels)
     out = _search_and_build(targets, names, options, Simplifier(names, X[rows], labels=labels[rows]),
-                            Simplifier(names, X, labels=labels), hinge=True)
+                            full, hinge=True)
     out.description = "symbolic classification of the labels (hinge loss): class 1 when T(x) > 0"
     out.stats.update(n_points=len(X), loss="hinge")
+    if out.best is not None:
+        out.stats["error_rate"] = full.error(out.best.expr)
+        out.notes.append(f"Chosen by its error rate: {100 * out.stats['error_rate']:.2f} % of the "
+                         "points are on the wrong side of T(x) = 0.")
     return out
 
 
@@ -116,7 +128,12 @@ def _search_and_build(targets: Targets, names: list[str], options: SearchOptions
         result = search(targets, options, on_progress=bar.update)
     t0 = time.perf_counter()
     front = simplified_front(result.hof.front(), names, simp, full)
-    best = choose(front, useful_cosine=None if hinge else USEFUL_MEAN_COSINE)
+    if hinge:
+        # The hinge loss falls with the formula's scale alone (exp(exp(T)) beats T), so the
+        # elbow is taken on the error rate, which only the sign of T decides.
+        best = choose(front, useful_cosine=None, badness=full.error, floor=ERROR_FLOOR)
+    else:
+        best = choose(front)
     stats = {
         "seconds": result.seconds,
         "simplify_seconds": time.perf_counter() - t0,
@@ -132,6 +149,9 @@ def _search_and_build(targets: Targets, names: list[str], options: SearchOptions
             f"{max(c.mean_cosine for c in front):.3f} (< {USEFUL_MEAN_COSINE}). Try a longer "
             "time_budget, more operators or a larger max_size, or check the network's gradients."
         )
+    if simp.skipped:
+        out.notes.append(f"Simplification took its {simp.seconds:g} s: the {simp.skipped} most complex "
+                         "formulas of the front are shown as the search found them.")
     if result.stopped == "interrupted":
         out.notes.append("The search was interrupted; the front holds what was found until then.")
     return out
@@ -157,23 +177,26 @@ def simplified_front(entries: list, names: list[str], simp: Simplifier,
     return front
 
 
-def choose(front: list[Candidate], useful_cosine: float | None = USEFUL_MEAN_COSINE
+def choose(front: list[Candidate], useful_cosine: float | None = USEFUL_MEAN_COSINE,
+           badness: Callable[[sympy.Expr], float] | None = None, floor: float = LOSS_FLOOR,
            ) -> Candidate | None:
     """The elbow of the front: the formula minimizing
-    ``log(max(loss, LOSS_FLOOR)) + COMPLEXITY_PENALTY * complexity``.
+    ``log(max(loss, floor)) + COMPLEXITY_PENALTY * complexity``.
 
     Equivalently, a more complex formula is preferred only if its loss is
     smaller by a factor of at least ``exp(COMPLEXITY_PENALTY)`` per unit of
     added complexity, so the choice stops where the front stops improving
-    much. Losses below ``LOSS_FLOOR`` count as exact. ``None`` when even the
-    best formula's mean cosine is below ``useful_cosine`` (not checked when None,
-    as for the hinge loss of ``classify``).
+    much. Losses below ``floor`` count as exact. ``badness(expr)``, when given,
+    replaces the front's loss (``classify`` passes the error rate). ``None`` when
+    even the best formula's mean cosine is below ``useful_cosine`` (not checked
+    when None, as for ``classify``).
     """
     if not front:
         return None
     if useful_cosine is not None and max(c.mean_cosine for c in front) < useful_cosine:
         return None
-    return min(front, key=lambda c: (math.log(max(c.loss, LOSS_FLOOR))
+    value = {id(c): c.loss if badness is None else badness(c.expr) for c in front}
+    return min(front, key=lambda c: (math.log(max(value[id(c)], floor))
                                      + COMPLEXITY_PENALTY * c.complexity, c.complexity))
 
 

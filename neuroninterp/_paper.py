@@ -183,17 +183,34 @@ def products_used(expr: sympy.Expr | None, X: np.ndarray, names: list[str]) -> s
 
 
 def describe_experiment_7(expr: sympy.Expr | None, gs: Any, network: bool = True) -> str:
-    """Experiment 7 in words: which products the formula uses and (for the network's
-    formula) its mean cosine with the network's gradients at the band points."""
+    """Experiment 7 in words: which products the network's formula uses and its mean
+    cosine with the network's gradients at the band points; for the baseline (a
+    classifier), which class feature its rule ``T(x) > 0`` follows."""
     names = gs.feature_names
-    used = products_used(expr, gs.X, names)
     if expr is None:
         return "no formula"
     if not network:
-        return f"uses {used}"
+        return rule_follows(expr, names)
+    used = products_used(expr, gs.X, names)
     keep = gs.has_direction
     cos = mean_cosine(_gradients(expr, names, gs.X[keep]), gs.gradients[keep])
     return f"cos {cos:.4f}; uses {used}"
+
+
+def rule_follows(expr: sympy.Expr, names: list[str], n: int = 20_000) -> str:
+    """Which class feature of experiment 7 the rule ``expr > 0`` follows. On the data the
+    two features always agree (points in neither class are dropped), so the rule is
+    compared with each one on uniform points of the whole box, where they differ."""
+    from ._demo import two_features
+    from ._formula import Formula
+
+    X = EXPERIMENTS[7].sample(n, seed=12345)
+    with np.errstate(all="ignore"):
+        rule = Formula.from_sympy(expr, names).evaluate(X)[0] > 0
+    agree = {label: float(np.mean(rule == f))
+             for label, f in zip(("x1x2 > 1", "x3x4 > 1"), two_features(7, X))}
+    (top, a), (other, b) = sorted(agree.items(), key=lambda kv: -kv[1])
+    return f"rule is {top} at {100 * a:.1f} % of the box ({other}: {100 * b:.1f} %)"
 
 
 def _uses(expr: sympy.Expr | None, X: np.ndarray, names: list[str]) -> str:

@@ -29,6 +29,7 @@ SAME_DIRECTION = 1.0 - 1e-9
 ALGEBRA_MAX_OPS = 10  # sympy.factor and simplify only below this size: unbounded on larger ones
 EXPAND_MAX_TERMS = 500  # no expand or cancel of formulas that would grow beyond this
 ALGEBRA_SECONDS = 20.0  # per Simplifier: after this much time in sympy, no more rewrites
+SIMPLIFY_SECONDS = 40.0  # per Simplifier: after this much time in simplest(), formulas stay as found
 UNTAYLOR_BELOW = 1e-4  # untaylor only near-exact formulas (approximants of an exact one)
 TAYLOR_SPREAD = 1.0  # untaylor: largest spread of a function's argument (relative for log, powers)
 
@@ -42,10 +43,14 @@ class Simplifier:
     """
 
     def __init__(self, names: list[str], X: np.ndarray, U: np.ndarray | None = None,
-                 labels: np.ndarray | None = None, algebra_seconds: float = ALGEBRA_SECONDS):
+                 labels: np.ndarray | None = None, algebra_seconds: float = ALGEBRA_SECONDS,
+                 seconds: float = SIMPLIFY_SECONDS):
         self.names = names
         self.algebra_seconds = algebra_seconds
         self._algebra_spent = 0.0
+        self.seconds = seconds
+        self._spent = 0.0
+        self.skipped = 0  # formulas left as found because ``seconds`` were used up
         self._sizes: dict[sympy.Expr, float] = {}
         self.X = X
         self.U = U
@@ -73,6 +78,14 @@ class Simplifier:
         per_point = np.where(np.isfinite(cos), 2 - 2 * cos, 4.0)
         return float(max(0.0, per_point.mean()))
 
+    def error(self, expr: sympy.Expr) -> float:
+        """The share of points whose label the sign of ``expr`` gets wrong (with labels;
+        undefined values count as wrong)."""
+        v = self.values(expr)
+        if v is None or self.labels is None:
+            return math.inf
+        return float(np.mean(~(np.sign(v) == self.labels)))
+
     def same_direction(self, a: sympy.Expr, b: sympy.Expr) -> bool:
         if self.labels is not None:  # values must agree, not only directions
             va, vb = self.values(a), self.values(b)
@@ -98,7 +111,18 @@ class Simplifier:
 
     # -- the rewrite ----------------------------------------------------------------
     def simplest(self, expr: sympy.Expr) -> sympy.Expr:
-        """Algebra, peel, prune and tidy, until nothing changes."""
+        """Algebra, peel, prune and tidy, until nothing changes. Once this simplifier has
+        spent ``seconds`` here, formulas are returned as they are (and counted in ``skipped``)."""
+        if self._spent > self.seconds:
+            self.skipped += 1
+            return expr
+        t0 = time.perf_counter()
+        try:
+            return self._simplest(expr)
+        finally:
+            self._spent += time.perf_counter() - t0
+
+    def _simplest(self, expr: sympy.Expr) -> sympy.Expr:
         if self.labels is not None:
             return self.tidy_constants(self.prune(self.algebra(expr)), rescale=False)
         expr = self._settle(drop_exact(expr))

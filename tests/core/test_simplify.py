@@ -121,6 +121,15 @@ def test_sympy_time_is_bounded_per_simplifier() -> None:
     assert simplifier_for("x1**2 + 2*x2**2").algebra(unexpanded) == parse("x1**2 + 2*x2**2")
 
 
+def test_simplification_time_is_bounded_per_simplifier() -> None:
+    simp = simplifier_for("x1**2 + 2*x2**2")
+    simp.seconds = 0.0
+    assert simp.simplest(parse("exp(x1**2 + 2*x2**2)")) == parse("x1**2 + 2*x2**2")  # uses it up
+    wrapped = parse("3*exp(x1**2 + 2*x2**2) + 1")
+    assert simp.simplest(wrapped) == wrapped and simp.skipped == 1
+    assert simplifier_for("x1**2 + 2*x2**2").simplest(wrapped) == parse("x1**2 + 2*x2**2")
+
+
 def test_functions_in_their_taylor_regime_give_way_to_the_polynomial() -> None:
     simp = simplifier_for("x1**2 + 2*x2**2")
     approximant = parse("-sin(0.002*x1 + 1.5707963267949) - 2*sin(0.002*x2 + 1.5707963267949)")
