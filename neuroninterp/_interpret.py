@@ -128,12 +128,7 @@ def _search_and_build(targets: Targets, names: list[str], options: SearchOptions
         result = search(targets, options, on_progress=bar.update)
     t0 = time.perf_counter()
     front = simplified_front(result.hof.front(), names, simp, full)
-    if hinge:
-        # The hinge loss falls with the formula's scale alone (exp(exp(T)) beats T), so the
-        # elbow is taken on the error rate, which only the sign of T decides.
-        best = choose(front, useful_cosine=None, badness=full.error, floor=ERROR_FLOOR)
-    else:
-        best = choose(front)
+    best = choose_classifier(front, full) if hinge else choose(front)
     stats = {
         "seconds": result.seconds,
         "simplify_seconds": time.perf_counter() - t0,
@@ -198,6 +193,15 @@ def choose(front: list[Candidate], useful_cosine: float | None = USEFUL_MEAN_COS
     value = {id(c): c.loss if badness is None else badness(c.expr) for c in front}
     return min(front, key=lambda c: (math.log(max(value[id(c)], floor))
                                      + COMPLEXITY_PENALTY * c.complexity, c.complexity))
+
+
+def choose_classifier(front: list[Candidate], full: Simplifier) -> Candidate | None:
+    """``classify``'s choice. The hinge loss falls with the formula's scale alone
+    (``exp(exp(T))`` beats ``T``), so the elbow is taken on the error rate on ``full``'s
+    labelled points, which only the sign of T decides. A constant (one class everywhere)
+    is the answer only when the front has nothing else."""
+    varying = [c for c in front if c.expr.free_symbols] or front
+    return choose(varying, useful_cosine=None, badness=full.error, floor=ERROR_FLOOR)
 
 
 def _attach_rule(out: Interpretation, gs: GradientSet) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import sympy
 
 import neuroninterp as ni
-from neuroninterp._interpret import choose
+from neuroninterp._interpret import choose, choose_classifier
 from neuroninterp._interpretation import Candidate
 from neuroninterp._simplify import Simplifier
 
@@ -33,6 +33,19 @@ def test_choice_by_error_ignores_a_scale_that_only_lowers_the_hinge_loss():
     assert full.error(front[1].expr) == full.error(front[2].expr) == 0.0
     assert full.error(front[0].expr) > 0.1
     assert choose(front, useful_cosine=None, badness=full.error, floor=1e-3) is front[1]
+    assert choose_classifier(front, full) is front[1]
+
+
+def test_a_constant_is_chosen_only_when_nothing_else_is_on_the_front():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 2, size=(2000, 3))
+    labels = np.where(X[:, 0] > 1.6, 1.0, -1.0)  # 20 % of class 1
+    full = Simplifier(NAMES, X, labels=labels)
+    constant = Candidate.from_string("-1", NAMES, complexity=1, loss=0.4)
+    weak = Candidate.from_string("x2 - 1.9", NAMES, complexity=9, loss=0.39)  # 20 % wrong too
+    assert choose([constant, weak], useful_cosine=None, badness=full.error, floor=1e-3) is constant
+    assert choose_classifier([constant, weak], full) is weak
+    assert choose_classifier([constant], full) is constant
 
 
 def test_error_counts_undefined_and_zero_values_as_wrong():
