@@ -35,7 +35,7 @@ from scipy.spatial import cKDTree
 
 from . import _vm
 from ._formula import Formula
-from ._interpret import COMPLEXITY_PENALTY, LOSS_FLOOR
+from ._interpret import choice_value
 from ._ops import VAR
 from ._options import SearchOptions
 from ._search import EPS, Search, Targets
@@ -151,7 +151,7 @@ class Decomposer:
         if not front:
             return None
         c, loss, f = _simplest_near_best(front)
-        return _choice(c, loss), loss, f
+        return choice_value(c, loss), loss, f
 
     def _merge(self, p: _Problem, merges: list[tuple[int, int, Formula]]) -> _Problem | None:
         """The problem with each merged pair replaced by its new feature."""
@@ -276,11 +276,6 @@ def _simplest_near_best(front: list[tuple[int, float, Formula]]) -> tuple[int, f
     (a monotone function of the simple one, say) is not worth its size."""
     best = min(loss for _, loss, _ in front)
     return min((e for e in front if e[1] <= NEAR_BEST * best + EPS), key=lambda e: e[0])
-
-
-def _choice(complexity: int, loss: float) -> float:
-    """The value the choice rule of ``_interpret.choose`` minimizes."""
-    return math.log(max(loss, LOSS_FLOOR)) + COMPLEXITY_PENALTY * complexity
 
 
 def substitute(f: Formula, features: list[Formula]) -> Formula:

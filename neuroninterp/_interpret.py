@@ -190,9 +190,16 @@ def choose(front: list[Candidate], useful_cosine: float | None = USEFUL_MEAN_COS
         return None
     if useful_cosine is not None and max(c.mean_cosine for c in front) < useful_cosine:
         return None
-    value = {id(c): c.loss if badness is None else badness(c.expr) for c in front}
-    return min(front, key=lambda c: (math.log(max(value[id(c)], floor))
-                                     + COMPLEXITY_PENALTY * c.complexity, c.complexity))
+
+    def value(c: Candidate) -> float:
+        return choice_value(c.complexity, c.loss if badness is None else badness(c.expr), floor)
+
+    return min(front, key=lambda c: (value(c), c.complexity))
+
+
+def choice_value(complexity: int, loss: float, floor: float = LOSS_FLOOR) -> float:
+    """What the choice rule minimizes: ``log(max(loss, floor)) + COMPLEXITY_PENALTY * complexity``."""
+    return math.log(max(loss, floor)) + COMPLEXITY_PENALTY * complexity
 
 
 def choose_classifier(front: list[Candidate], full: Simplifier) -> Candidate | None:

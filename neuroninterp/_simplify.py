@@ -84,7 +84,7 @@ class Simplifier:
         v = self.values(expr)
         if v is None or self.labels is None:
             return math.inf
-        return float(np.mean(~(np.sign(v) == self.labels)))
+        return float(np.mean(np.sign(v) != self.labels))  # nan != label
 
     def same_direction(self, a: sympy.Expr, b: sympy.Expr) -> bool:
         if self.labels is not None:  # values must agree, not only directions
