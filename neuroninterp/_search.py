@@ -346,12 +346,12 @@ class Search:
         members = [Member(f, self.grammar.size(f), born=self.generation) for f in formulas]
         if not members:
             return
-        self._consider(members)
         targets = self.open_islands()
         for m in members:
             island = targets[self.rng.randrange(len(targets))]
             island.members[self.rng.randrange(len(island.members))] = m
-        self._score(members)
+        self._score(members)  # before _consider, which skips members without a loss
+        self._consider(members)
 
 
 @dataclass

@@ -16,7 +16,10 @@ than a small tolerance.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 import time
 from collections.abc import Iterator
 
@@ -29,6 +32,7 @@ SAME_DIRECTION = 1.0 - 1e-9
 ALGEBRA_MAX_OPS = 10  # sympy.factor and simplify only below this size: unbounded on larger ones
 EXPAND_MAX_TERMS = 500  # no expand or cancel of formulas that would grow beyond this
 ALGEBRA_SECONDS = 20.0  # per Simplifier: after this much time in sympy, no more rewrites
+REWRITE_SECONDS = 5.0  # one sympy rewrite is stopped after this long (where a timer can stop it)
 SIMPLIFY_SECONDS = 40.0  # per Simplifier: after this much time in simplest(), formulas stay as found
 UNTAYLOR_BELOW = 1e-4  # untaylor only near-exact formulas (approximants of an exact one)
 TAYLOR_SPREAD = 1.0  # untaylor: largest spread of a function's argument (relative for log, powers)
@@ -209,8 +213,10 @@ class Simplifier:
 
         The rewrites see the float constants as symbols: sympy's polynomial
         algorithms turn floats into exact rationals with huge integers, which can
-        make factoring run for many minutes even on a short formula. Once the
-        simplifier has spent ``algebra_seconds`` in sympy, it stops rewriting."""
+        make factoring run for many minutes even on a short formula. A single rewrite
+        is stopped after ``REWRITE_SECONDS`` (``time_limit``): even with symbols, ``cancel``
+        can spend many minutes on one formula of a few terms. Once the simplifier has spent
+        ``algebra_seconds`` in sympy, it stops rewriting."""
         if self._algebra_spent > self.algebra_seconds:
             return expr
         t0 = time.perf_counter()
@@ -228,9 +234,13 @@ class Simplifier:
         options = [expr]
         for rewrite in rewrites:
             try:
-                # simplify's trigonometric rewrites are slow with symbols: it gets the floats
-                new = sympy.simplify(expr) if rewrite is sympy.simplify else rewrite(abstract).xreplace(back)
-            except Exception:  # sympy raises many kinds of errors on odd input
+                with time_limit(REWRITE_SECONDS):
+                    # simplify's trigonometric rewrites are slow with symbols: it gets the floats
+                    if rewrite is sympy.simplify:
+                        new = sympy.simplify(expr)
+                    else:
+                        new = rewrite(abstract).xreplace(back)
+            except (Exception, TimeUp):  # sympy raises many kinds of errors on odd input
                 continue
             options.append(new if self.labels is not None else drop_exact(new))
         self._algebra_spent += time.perf_counter() - t0
@@ -337,6 +347,36 @@ class Simplifier:
             return sympy.Float(v, 6)
 
         return expr.xreplace({f: nice(f) for f in expr.atoms(sympy.Float)})
+
+
+class TimeUp(BaseException):
+    """Raised inside a computation that ``time_limit`` stopped. A ``BaseException``, like
+    ``KeyboardInterrupt``, so that sympy's own ``except Exception`` blocks let it through."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise ``TimeUp`` in the block once it has run ``seconds`` (a real-time timer,
+    SIGALRM). Only the main thread of a process can take the signal, and not every
+    platform has it (Windows): elsewhere the block runs without a limit. A timer already
+    set by someone else is put back afterwards, less the time spent here."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise TimeUp(f"stopped after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3))
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:

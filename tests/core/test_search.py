@@ -147,3 +147,17 @@ def test_a_near_exact_best_formula_is_polished_during_the_search() -> None:
     loss, formula = search.hof.best()
     assert loss < 1e-14
     assert str(formula.to_sympy(["x1", "x2"])) == "x1**2 + 2*x2**2"
+
+
+def test_injected_formulas_reach_the_hall_of_fame() -> None:
+    from neuroninterp._formula import Formula
+    from neuroninterp._options import SearchOptions
+    from neuroninterp._search import Search, Targets
+
+    targets = Targets.from_gradient_set(EXPERIMENTS[1].gradient_set(300, seed=0))
+    search = Search(targets, SearchOptions(n_jobs=1, seed=0), 0, 1)
+    truth = Formula.from_sympy("x1**2 + 2*x2**2", ["x1", "x2"])
+    assert search.hof.best() is None or search.hof.best()[0] > 1e-12  # not found yet
+    search.inject([truth])  # as a worker receives the main process's best formulas
+    loss, formula = search.hof.best()
+    assert loss < 1e-12 and str(formula.to_sympy(["x1", "x2"])) == "x1**2 + 2*x2**2"

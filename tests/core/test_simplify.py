@@ -130,6 +130,65 @@ def test_simplification_time_is_bounded_per_simplifier() -> None:
     assert simplifier_for("x1**2 + 2*x2**2").simplest(wrapped) == parse("x1**2 + 2*x2**2")
 
 
+def test_a_sympy_rewrite_that_does_not_return_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import neuroninterp._simplify as simplify_module
+
+    # sympy.cancel once ran for many minutes inside heuristic gcd on a short formula (the
+    # time bounds above are only checked between rewrites); stand-in: a cancel that hangs.
+    def hangs(e: sympy.Expr) -> sympy.Expr:
+        time.sleep(60)
+        return e
+
+    monkeypatch.setattr(sympy, "cancel", hangs)
+    monkeypatch.setattr(simplify_module, "REWRITE_SECONDS", 0.2)
+    simp = simplifier_for("x1**2 + 2*x2**2")
+    start = time.perf_counter()
+    assert simp.algebra(parse("(x1 + x2)**2 - 2*x1*x2 + x2**2")) == parse("x1**2 + 2*x2**2")
+    assert time.perf_counter() - start < 5
+
+
+def test_time_limit_stops_the_block_and_puts_back_an_outer_timer() -> None:
+    import signal
+    import threading
+    import time
+
+    from neuroninterp._simplify import TimeUp, time_limit
+
+    start = time.perf_counter()
+    with pytest.raises(TimeUp):
+        with time_limit(0.1):
+            while True:
+                pass
+    assert time.perf_counter() - start < 2
+    with time_limit(1.0):
+        pass
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no timer left behind
+
+    previous = signal.signal(signal.SIGALRM, lambda *_: None)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30.0)
+        with time_limit(1.0):
+            pass
+        assert 28.0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30.0
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+    done: list[bool] = []  # outside the main thread there is no timer: the block just runs
+
+    def work() -> None:
+        with time_limit(0.01):
+            time.sleep(0.1)
+        done.append(True)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert done == [True]
+
+
 def test_functions_in_their_taylor_regime_give_way_to_the_polynomial() -> None:
     simp = simplifier_for("x1**2 + 2*x2**2")
     approximant = parse("-sin(0.002*x1 + 1.5707963267949) - 2*sin(0.002*x2 + 1.5707963267949)")
