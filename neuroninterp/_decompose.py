@@ -161,10 +161,10 @@ class Decomposer:
         for i, j, g in merges:
             code, arg, val = g.arrays()
             v, dg = _vm.evaluate(code, arg, val, np.ascontiguousarray(p.Z[:, [i, j]].T))
-            sq = dg[0] ** 2 + dg[1] ** 2
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"):  # points where g's gradient overflows are dropped
+                sq = dg[0] ** 2 + dg[1] ** 2
                 slope = (p.G[:, i] * dg[0] + p.G[:, j] * dg[1]) / sq
-            ok &= np.isfinite(v) & np.isfinite(slope) & (sq > 0)
+            ok &= np.isfinite(v) & np.isfinite(slope) & np.isfinite(sq) & (sq > 0)
             features.append(self._tidy(substitute(g, [p.features[i], p.features[j]])))
             columns.append(v)
             grads.append(slope)

@@ -96,3 +96,26 @@ def test_interpret_finds_a_separable_formula_quickly_and_decompose_can_be_off() 
     assert off.stats["options"]["decompose"] is False
     with pytest.raises(TypeError, match="decompose must be True or False"):
         ni.interpret(gs, decompose="yes")
+
+
+def test_points_where_a_merged_feature_overflows_are_dropped_quietly() -> None:
+    import warnings
+
+    from neuroninterp._decompose import _Problem
+
+    rng = np.random.default_rng(0)
+    Z = rng.uniform(0, 1, (400, 3))
+    G = rng.normal(size=(400, 3))
+    G /= np.linalg.norm(G, axis=1, keepdims=True)
+    names = ["x1", "x2", "x3"]
+    problem = _Problem([Formula.from_sympy(n, names) for n in names], Z, G)
+    # exp(400*z0) is finite on [0, 1), but its squared gradient overflows where z0 > ~0.886
+    g = Formula.from_sympy("exp(400*z0) + z1", ["z0", "z1"])
+    dec = Decomposer(Targets.from_gradient_set(ni.GradientSet(Z, G)), SearchOptions(n_jobs=1), 0,
+                     time.perf_counter() + 60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        merged = dec._merge(problem, [(0, 1, g)])
+    assert merged is not None
+    overflowing = int(((400 * Z[:, 0]) > 354.5).sum())
+    assert overflowing > 20 and len(merged.Z) <= 400 - overflowing
