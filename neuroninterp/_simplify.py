@@ -215,7 +215,7 @@ class Simplifier:
         algorithms turn floats into exact rationals with huge integers, which can
         make factoring run for many minutes even on a short formula. A single rewrite
         is stopped after ``REWRITE_SECONDS`` (``time_limit``): even with symbols, ``cancel``
-        can spend many minutes on one formula of a few terms. Once the simplifier has spent
+        once spent over ten minutes in its heuristic gcd. Once the simplifier has spent
         ``algebra_seconds`` in sympy, it stops rewriting."""
         if self._algebra_spent > self.algebra_seconds:
             return expr

@@ -135,8 +135,8 @@ def test_a_sympy_rewrite_that_does_not_return_is_stopped(monkeypatch: pytest.Mon
 
     import neuroninterp._simplify as simplify_module
 
-    # sympy.cancel once ran for many minutes inside heuristic gcd on a short formula (the
-    # time bounds above are only checked between rewrites); stand-in: a cancel that hangs.
+    # sympy.cancel once ran for over ten minutes inside heuristic gcd (the time bounds above
+    # are only checked between rewrites); stand-in: a cancel that hangs.
     def hangs(e: sympy.Expr) -> sympy.Expr:
         time.sleep(60)
         return e
