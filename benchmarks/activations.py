@@ -3,8 +3,10 @@
 For each experiment 1-6, activation and seed: the paper benchmark's data, network size and
 training (``neuroninterp._paper``), then, at the network's band points (the training inputs
 with ``1e-4 <= sigmoid(logit) <= 1 - 1e-4``), the share of points where the network's
-gradient has cosine >= 0.999 with the truth's (the paper benchmark's judge), and the truth's
-loss against the network. No search is run: this measures what any formula search can
+gradient has cosine >= 0.999 with the truth's (the paper benchmark's judge), the same share
+among the points with |logit| < 1, 1-4 and above 4 (how it changes away from the decision
+boundary, where fewer labels constrain the network), and the truth's loss against the
+network. No search is run: this measures what any formula search can
 hope to find, since a formula that follows the network only passes the judge where the
 network follows the truth.
 
@@ -22,8 +24,13 @@ import numpy as np
 ACTIVATIONS = {"elu": "ELU", "gelu": "GELU", "silu": "SiLU"}  # name -> torch.nn class
 
 
-def agreement(number: int, seed: int, activation: str) -> tuple[float, float, float]:
-    """(share of band points passing, truth's loss, training seconds) for one network."""
+LOGIT_EDGES = (0.0, 1.0, 4.0, np.inf)  # |logit| ranges of the breakdown
+
+
+def agreement(number: int, seed: int, activation: str
+              ) -> tuple[float, list[float], float, float]:
+    """(share of band points passing, the same share per |logit| range of ``LOGIT_EDGES``,
+    truth's loss, training seconds) for one network."""
     import torch
     from torch import nn
 
@@ -47,7 +54,10 @@ def agreement(number: int, seed: int, activation: str) -> tuple[float, float, fl
     keep = gs.has_direction
     net = gs.gradients[keep] / np.linalg.norm(gs.gradients[keep], axis=1, keepdims=True)
     cos = np.sum(net * _gradients(e.expr, e.names, gs.X[keep]), axis=1)
-    return float(np.mean(cos >= COSINE)), float(np.mean(2 - 2 * cos)), info["seconds"]
+    logit = np.abs(np.ravel(gs.values)[keep])
+    ranges = [(logit >= lo) & (logit < hi) for lo, hi in zip(LOGIT_EDGES, LOGIT_EDGES[1:])]
+    by_logit = [float(np.mean(cos[r] >= COSINE)) if r.any() else float("nan") for r in ranges]
+    return float(np.mean(cos >= COSINE)), by_logit, float(np.mean(2 - 2 * cos)), info["seconds"]
 
 
 def main() -> None:
@@ -61,15 +71,17 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)  # tiny nets: one thread is fastest
 
-    print("| exp | activation | band points passing (per seed) | truth's loss, median | train s |")
-    print("|---:|:---|:---|---:|---:|")
+    print("| exp | activation | band points passing (per seed) | at abs(logit) < 1 / 1-4 / > 4 "
+          "(per seed) | truth's loss, median | train s |")
+    print("|---:|:---|:---|:---|---:|---:|")
     for number in args.experiments:
         for activation in args.activations:
             runs = [agreement(number, seed, activation) for seed in range(args.seeds)]
             shares = ", ".join(f"{100 * r[0]:.0f} %" for r in runs)
-            print(f"| {number} | {activation} | {shares} | "
-                  f"{statistics.median(r[1] for r in runs):.5f} | "
-                  f"{sum(r[2] for r in runs):.0f} |", flush=True)
+            by_logit = ", ".join("/".join(f"{100 * v:.0f}" for v in r[1]) for r in runs)
+            print(f"| {number} | {activation} | {shares} | {by_logit} | "
+                  f"{statistics.median(r[2] for r in runs):.5f} | "
+                  f"{sum(r[3] for r in runs):.0f} |", flush=True)
 
 
 if __name__ == "__main__":

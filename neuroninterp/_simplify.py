@@ -137,8 +137,9 @@ class Simplifier:
         if polynomial != expr:
             tol = _tolerance(loss)
             forms = [polynomial]
-            if _expanded_terms(polynomial) <= EXPAND_MAX_TERMS:
-                forms.append(sympy.expand(polynomial))
+            expanded = bounded_expand(polynomial)
+            if expanded is not polynomial:
+                forms.append(expanded)
             for form in forms:
                 form = self._settle(drop_exact(self.refit(self.prune(form, max_tries=200))))
                 form_loss = self.loss(form)
@@ -146,7 +147,7 @@ class Simplifier:
                     expr, loss = form, form_loss
         # Products of near-1 factors (Taylor-like forms the search finds) become short
         # once expanded and pruned: (1 + a*x1**2)*(1 + 2*a*x2**2) -> x1**2 + 2*x2**2.
-        expanded = sympy.expand(expr) if _expanded_terms(expr) <= EXPAND_MAX_TERMS else expr
+        expanded = bounded_expand(expr)
         if expanded != expr:
             flat = self.tidy_constants(drop_exact(self.prune(expanded)))
             if _plainness(flat) < _plainness(expr) and self.loss(flat) <= loss + _tolerance(loss):
@@ -326,10 +327,13 @@ class Simplifier:
         base_loss = self.loss(expr)
         tol = _tolerance(base_loss)
         options = [expr, self._round(expr)]
-        expanded = sympy.expand(expr) if expr.is_Add else expr
-        if expanded.is_Add and rescale:
+        expanded = bounded_expand(expr) if expr.is_Add else expr
+        # Rescaling saves at most two operations a term (-2.5*x -> -x), and options with
+        # more operations than expr sort after it: past that, rescaled forms cannot win.
+        if (expanded.is_Add and rescale and sympy.count_ops(expanded) - 2 * len(expanded.args)
+                <= sympy.count_ops(expr)):
             coeffs = {abs(t.as_coeff_Mul()[0]) for t in expanded.args if t.free_symbols}
-            options += [self._round(sympy.expand(expanded / c)) for c in coeffs
+            options += [self._round(bounded_expand(expanded / c)) for c in coeffs
                         if c.is_Number and c not in (0, 1)]
         options.sort(key=_plainness)
         for e in options:
@@ -425,6 +429,19 @@ def _pull_content(e: sympy.Expr) -> sympy.Expr:
         ratio = float(f"{float(coeff / c):.12g}")
         terms.append((sympy.Integer(int(ratio)) if ratio.is_integer() else sympy.Float(ratio)) * rest)
     return sympy.Mul(c, sympy.Add(*terms), evaluate=False)
+
+
+def bounded_expand(e: sympy.Expr) -> sympy.Expr:
+    """``sympy.expand(e)``, or ``e`` itself when the expansion could grow beyond
+    ``EXPAND_MAX_TERMS`` terms or runs longer than ``REWRITE_SECONDS``: expanding a sum of
+    floats once ran for many minutes inside ``tidy_constants``."""
+    if _expanded_terms(e) > EXPAND_MAX_TERMS:
+        return e
+    try:
+        with time_limit(REWRITE_SECONDS):
+            return sympy.expand(e)
+    except TimeUp:
+        return e
 
 
 def _expanded_terms(e: sympy.Expr) -> int:

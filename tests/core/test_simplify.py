@@ -189,6 +189,17 @@ def test_time_limit_stops_the_block_and_puts_back_an_outer_timer() -> None:
     assert done == [True]
 
 
+def test_expansions_that_would_explode_are_skipped() -> None:
+    from neuroninterp._simplify import bounded_expand
+
+    small = parse("(x1 + 0.5)*(x2 - 2.0) + x3")
+    assert bounded_expand(small) == sympy.expand(small)
+    big = parse("(x1 + x2 + x3 + 0.5)**40 + 0.3*x1")  # 12341 terms once expanded
+    assert bounded_expand(big) is big
+
+    assert simplifier_for("x1**2 + 2*x2**2").tidy_constants(big).free_symbols == big.free_symbols
+
+
 def test_functions_in_their_taylor_regime_give_way_to_the_polynomial() -> None:
     simp = simplifier_for("x1**2 + 2*x2**2")
     approximant = parse("-sin(0.002*x1 + 1.5707963267949) - 2*sin(0.002*x2 + 1.5707963267949)")
