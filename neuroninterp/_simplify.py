@@ -323,7 +323,9 @@ class Simplifier:
     def tidy_constants(self, expr: sympy.Expr, rescale: bool = True) -> sympy.Expr:
         """Scale so that a coefficient is 1, then round constants to short numbers,
         where the loss does not get measurably worse. Prefers fewer operations,
-        then integer coefficients, then shorter text."""
+        then integer coefficients, then shorter text. Phases of sines and cosines are
+        first brought into one period (``wrap_phases``)."""
+        expr = wrap_phases(expr)
         base_loss = self.loss(expr)
         tol = _tolerance(base_loss)
         options = [expr, self._round(expr)]
@@ -429,6 +431,22 @@ def _pull_content(e: sympy.Expr) -> sympy.Expr:
         ratio = float(f"{float(coeff / c):.12g}")
         terms.append((sympy.Integer(int(ratio)) if ratio.is_integer() else sympy.Float(ratio)) * rest)
     return sympy.Mul(c, sympy.Add(*terms), evaluate=False)
+
+
+def wrap_phases(e: sympy.Expr) -> sympy.Expr:
+    """``e`` with a constant term beyond one period in a sine's or cosine's argument
+    brought into [0, 2 pi) by whole periods: the same function, and ``sin(x5 - x6 + 3.449)``
+    reads better than ``sin(x5 - x6 + 1000996.55)``, whose constant no rounding may touch."""
+    def periodic(a: sympy.Expr) -> bool:
+        return isinstance(a, (sympy.sin, sympy.cos)) and a.args[0].free_symbols
+
+    def wrap(f: sympy.Expr) -> sympy.Expr:
+        c, rest = f.args[0].as_coeff_Add()
+        if not c.is_Float or abs(float(c)) < 2 * math.pi:
+            return f
+        return f.func(rest + sympy.Float(float(c) % (2 * math.pi)))
+
+    return e.replace(periodic, wrap)
 
 
 def bounded_expand(e: sympy.Expr) -> sympy.Expr:

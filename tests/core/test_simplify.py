@@ -200,6 +200,21 @@ def test_expansions_that_would_explode_are_skipped() -> None:
     assert simplifier_for("x1**2 + 2*x2**2").tidy_constants(big).free_symbols == big.free_symbols
 
 
+def test_phases_are_brought_into_one_period_without_changing_the_function() -> None:
+    from neuroninterp._simplify import wrap_phases
+
+    found = parse("0.43*x1*x2 + sin(x3 - x2 + 1000996.55) + cos(-x1 + 7.86)")
+    wrapped = wrap_phases(found)
+    phases = [abs(float(a.args[0].as_coeff_Add()[0])) for a in wrapped.atoms(sympy.sin, sympy.cos)]
+    assert len(phases) == 2 and max(phases) < 2 * np.pi
+    X = np.random.default_rng(1).uniform(0, 2, (50, 3))
+    values = [sympy.lambdify([x1, x2, x3], e)(*X.T) for e in (found, wrapped)]
+    np.testing.assert_allclose(values[0], values[1], atol=1e-9)
+    tidied = simplifier_for(str(found)).tidy_constants(found)
+    assert all(abs(float(a.args[0].as_coeff_Add()[0])) < 2 * np.pi
+               for a in tidied.atoms(sympy.sin, sympy.cos))
+
+
 def test_functions_in_their_taylor_regime_give_way_to_the_polynomial() -> None:
     simp = simplifier_for("x1**2 + 2*x2**2")
     approximant = parse("-sin(0.002*x1 + 1.5707963267949) - 2*sin(0.002*x2 + 1.5707963267949)")
