@@ -96,6 +96,8 @@ def run_one(number: int, seed: int, *, time_budget: float, points: int, epochs: 
         torch.set_num_threads(threads)
     gs = result.gradient_set
     assert gs is not None
+    row.notes.append(f"search: {result.stats['evaluations']:,} evaluations, "
+                     f"stopped by {result.stats['stopped']}")
     best = result.best
     if best is not None:
         row.formula = display_text(best)
@@ -253,7 +255,8 @@ def run_benchmark(experiments: Sequence[int], seeds: Sequence[int], *, time_budg
             if echo is not None:
                 echo(f"experiment {number} seed {seed}: {row.formula} | {row.verdict} | "
                      f"baseline {row.baseline} | {row.baseline_verdict} | train "
-                     f"{row.train_seconds:.0f} s, interpret {row.interpret_seconds:.0f} s")
+                     f"{row.train_seconds:.0f} s, interpret {row.interpret_seconds:.0f} s | "
+                     + "; ".join(row.notes))
     return rows
 
 

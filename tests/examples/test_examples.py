@@ -128,6 +128,8 @@ def test_paper_benchmark_quick_prints_one_table(tmp_path):
     assert [r[0] for r in rows] == ["1", "7"]
     assert rows[0][4].startswith(("yes", "no")), rows[0]
     assert "uses" in rows[1][4] or rows[1][4] == "no formula", rows[1]
+    runs = [line for line in proc.stderr.splitlines() if line.startswith("experiment 1 seed 0:")]
+    assert len(runs) == 1 and "evaluations, stopped by" in runs[0], proc.stderr  # search stats
 
 
 def test_paper_rejects_an_unknown_experiment():
