@@ -158,10 +158,18 @@ def simplified_front(entries: list, names: list[str], simp: Simplifier,
     complexity and (with ``full``, on all points) loss, and keep the entries that
     no simpler entry beats."""
     cands: list[Candidate] = []
-    for _complexity, _loss, formula in entries:
-        expr = simp.simplest(formula.to_sympy(names))
+    for _complexity, found_loss, formula in entries:
+        found = formula.to_sympy(names)
+        expr = simp.simplest(found)
+        loss = full.loss(expr)
+        if not loss <= 2 * found_loss + 1e-12:  # (also when loss is nan)
+            # Simplifying must never lose a formula: where a rewrite made it fit worse, or
+            # made it unevaluable, it stays as found.
+            before = full.loss(found)
+            if before < loss or not math.isfinite(loss):
+                expr, loss = found, before
         size = len(Formula.from_sympy(expr, names).code)
-        cands.append(Candidate(expr, size, full.loss(expr), list(names)))
+        cands.append(Candidate(expr, size, loss, list(names)))
     cands.sort(key=lambda c: (c.complexity, c.loss))
     front: list[Candidate] = []
     for c in cands:

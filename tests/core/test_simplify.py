@@ -229,3 +229,25 @@ def test_sums_of_independent_groups_are_factored_group_by_group() -> None:
     x1_, x2_, x3_, x4_, x5_, x6_ = names
     flat = sympy.expand(x1_ * x2_ / ((x3_ - x4_) ** 2 + (x5_ - x6_) ** 2))
     assert _factor_separately(flat, set()) == x1_ * x2_ / ((x3_ - x4_) ** 2 + (x5_ - x6_) ** 2)
+
+
+def test_a_rewrite_that_breaks_a_formula_leaves_it_as_found() -> None:
+    """simplified_front keeps a formula as found where its simplified form fits worse or
+    cannot be evaluated (here: a rewrite that brings in a foreign symbol, which used to
+    end the interpretation with a ValueError)."""
+    from neuroninterp._formula import Formula
+    from neuroninterp._interpret import simplified_front
+
+    class Breaking(Simplifier):
+        def simplest(self, expr: sympy.Expr) -> sympy.Expr:
+            return expr * sympy.Symbol("c0") if expr.has(sympy.sin) else expr
+
+    simp = simplifier_for("x1**2 + sin(x2 + x3)")
+    broken = Breaking(NAMES, simp.X, simp.U)
+    entries = []
+    for text in ("x1", "x1**2 + sin(x2 + x3)"):
+        f = Formula.from_sympy(parse(text), NAMES)
+        entries.append((len(f.code), simp.loss(parse(text)), f))
+    front = simplified_front(entries, NAMES, broken, simp)
+    assert [str(c.expr) for c in front] == ["x1", "x1**2 + sin(x2 + x3)"]
+    assert front[1].loss < 1e-9
