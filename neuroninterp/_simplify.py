@@ -137,9 +137,9 @@ class Simplifier:
         if polynomial != expr:
             tol = _tolerance(loss)
             forms = [polynomial]
-            expanded = bounded_expand(polynomial)
-            if expanded is not polynomial:
-                forms.append(expanded)
+            expansion = bounded_expand(polynomial)
+            if expansion != polynomial:  # (an equal form would only be simplified twice)
+                forms.append(expansion)
             for form in forms:
                 form = self._settle(drop_exact(self.refit(self.prune(form, max_tries=200))))
                 form_loss = self.loss(form)
