@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -97,7 +98,8 @@ class Decomposer:
     original features (possibly none)."""
 
     def __init__(self, targets: Targets, options: SearchOptions, seed: int | None,
-                 deadline: float, max_evals: float = math.inf) -> None:
+                 deadline: float, max_evals: float = math.inf,
+                 stop: Callable[[], bool] = lambda: False) -> None:
         keep = targets.w
         self.X = targets.Xt.T[keep]
         self.U = targets.Ut.T[keep]
@@ -105,14 +107,16 @@ class Decomposer:
         self.seed = seed
         self.deadline = deadline
         self.max_evals = max_evals
+        self.stop = stop
         self.evals = 0
         self.log: list[str] = []  # the features after each round, as text
         self.names = [f"x{k + 1}" for k in range(self.X.shape[1])]
 
     def _spent(self, running: int = 0) -> bool:
         """Past the deadline or the evaluation cap (``running``: evaluations of a
-        sub-search that are not yet counted)."""
-        return time.perf_counter() > self.deadline or self.evals + running >= self.max_evals
+        sub-search that are not yet counted), or told to stop (Ctrl-C)."""
+        return (time.perf_counter() > self.deadline or self.evals + running >= self.max_evals
+                or self.stop())
 
     def _sub_options(self) -> SearchOptions:
         return replace(self.options, max_size=min(self.options.max_size, 20), time_budget=None,

@@ -9,7 +9,9 @@ receives the merged best formulas back as migrants. With ``n_jobs=1`` nothing
 is started and the same seed gives the same front.
 
 Ctrl-C is handled here only: workers ignore SIGINT and stop when told to, or
-when the pipe to this process closes.
+when the pipe to this process closes. The first Ctrl-C only raises a flag that
+the search checks at each step, so the search never stops half-way through a
+compiled call (see ``_CtrlC``); a second one interrupts at once.
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ def search(
     with _CtrlC() as ctrl_c:
         try:
             warm_up(targets.mode)  # compile (or load) the kernels before the clock starts
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # a second Ctrl-C
             ctrl_c.pressed = True
         if ctrl_c.pressed:  # while compiling: nothing found yet
             return SearchResult(HallOfFame(), 0, 0.0, "interrupted")
@@ -189,9 +191,11 @@ def _search(targets: Targets, options: SearchOptions,
 
     try:
         if options.decompose and targets.mode == _vm.DIRECTION:
-            _decompose(here, options, t0)
+            _decompose(here, options, t0, stop=lambda: ctrl_c.pressed)
         while True:
             here.step()
+            if ctrl_c.pressed:
+                raise KeyboardInterrupt
             if polish and here.generation % POLISH_EVERY == 0:
                 polish(here)
             now = time.perf_counter() - t0
@@ -215,8 +219,6 @@ def _search(targets: Targets, options: SearchOptions,
             if options.max_evals is not None and evals >= options.max_evals:
                 stopped = "max_evals"
                 break
-            if ctrl_c.pressed:  # the KeyboardInterrupt itself was swallowed somewhere
-                raise KeyboardInterrupt
             if on_progress and now - last_report > 0.25:
                 last_report = now
                 on_progress(now, evals, here.hof)
@@ -232,18 +234,18 @@ def _search(targets: Targets, options: SearchOptions,
     return SearchResult(here.hof, evals, time.perf_counter() - t0, stopped, solved_at)
 
 
-def _decompose(here: Search, options: SearchOptions, t0: float) -> None:
+def _decompose(here: Search, options: SearchOptions, t0: float, stop: Callable[[], bool]) -> None:
     """Solve separable pairs first (``_decompose``) and offer the composed formulas to
     this process's hall of fame and islands; workers meanwhile search as usual. A few
     generations of the islands come first, so that a Ctrl-C during the decomposition
-    still leaves a front."""
+    (``stop()`` turns true) still leaves a front."""
     from ._decompose import Decomposer
 
     for _ in range(FIRST_GENERATIONS):
         here.step()
     budget = options.time_budget if options.time_budget is not None else 60.0
     evals = math.inf if options.max_evals is None else DECOMPOSE_SHARE * options.max_evals
-    decomposer = Decomposer(here.all, options, options.seed, t0 + DECOMPOSE_SHARE * budget, evals)
+    decomposer = Decomposer(here.all, options, options.seed, t0 + DECOMPOSE_SHARE * budget, evals, stop)
     sized = [(here.grammar.size(f), f) for f in decomposer.run()]
     found = [(size, f) for size, f in sized if size <= options.max_size]
     here.evals += decomposer.evals
@@ -285,10 +287,13 @@ class _Polisher:
 
 
 class _CtrlC:
-    """Notes Ctrl-C while the search runs, then raises KeyboardInterrupt as usual.
-    The note matters because a KeyboardInterrupt raised inside numba's compiler
-    is swallowed there (it only prints "Exception ignored"), so without it the
-    search would go on until its budget. Installed only in the main thread."""
+    """While the search runs, the first Ctrl-C only sets ``pressed``; the search
+    loops check it between steps and end with the front found so far. Raising
+    KeyboardInterrupt from the handler instead would let it land inside a
+    compiled numba call, which turns it into a SystemError (when numba is
+    loading a kernel) or swallows it (in its compiler). A second Ctrl-C goes to
+    the previous handler, normally a KeyboardInterrupt at once. Installed only
+    in the main thread."""
 
     def __init__(self) -> None:
         self.pressed = False
@@ -300,8 +305,9 @@ class _CtrlC:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
-        self.pressed = True
-        if callable(self.previous):
+        if not self.pressed:
+            self.pressed = True
+        elif callable(self.previous):
             self.previous(signum, frame)
         elif self.previous != signal.SIG_IGN:
             raise KeyboardInterrupt

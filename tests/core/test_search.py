@@ -4,9 +4,12 @@ budgets, Ctrl-C, worker processes, and clear errors."""
 from __future__ import annotations
 
 import math
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -14,6 +17,7 @@ import sympy
 
 import neuroninterp as ni
 from neuroninterp._interpret import choose
+from neuroninterp._parallel import _CtrlC
 from neuroninterp.experiments import EXPERIMENTS, equivalent
 
 
@@ -116,6 +120,47 @@ def test_ctrl_c_keeps_the_front_and_workers_run_from_a_plain_script(tmp_path) ->
     _, stopped, n_front, seconds = line.split()
     assert stopped == "interrupted" and int(n_front) >= 1 and float(seconds) < 30
     assert marker.read_text() == "x"  # the script body ran once: no re-import by workers
+
+
+def test_first_ctrl_c_sets_a_flag_and_a_second_one_interrupts() -> None:
+    """The first SIGINT must not raise: raised inside a compiled call, numba turns
+    a KeyboardInterrupt into a SystemError (seen in CI during the decomposition)."""
+    with _CtrlC() as ctrl_c:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs between bytecodes of the main thread
+        assert ctrl_c.pressed
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_during_the_decomposition_keeps_the_front(monkeypatch) -> None:
+    """SIGINT just as the decomposition starts its sub-searches (compiled code):
+    no sub-search takes a step, and the search ends with the front of its first
+    generations."""
+    from neuroninterp import _decompose
+
+    real = _decompose.pair_scores
+    sub_steps = []
+
+    def scores_then_ctrl_c(*args):
+        out = real(*args)
+        os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    class CountedSearch(_decompose.Search):
+        def step(self) -> None:
+            sub_steps.append(1)
+            super().step()
+
+    monkeypatch.setattr(_decompose, "pair_scores", scores_then_ctrl_c)
+    monkeypatch.setattr(_decompose, "Search", CountedSearch)
+    gs = EXPERIMENTS[6].gradient_set(300, seed=0)
+    r = ni.interpret(gs, time_budget=60, early_stop=None, n_jobs=1, seed=0, progress=False)
+    assert r.stats["stopped"] == "interrupted"
+    assert sub_steps == [] and len(r.front) >= 1 and r.stats["seconds"] < 10
+    assert any("interrupted" in note for note in r.notes)
 
 
 def test_loss_of_front_members_is_measured_on_all_points() -> None:
