@@ -34,6 +34,14 @@ def _inv(a: sympy.Expr) -> sympy.Expr:
     return 1 / a
 
 
+def _pow(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    """``a ** b``; an integer to a large integer power is taken as a float, which sympy
+    computes at once (the exact ``3**(3**27)`` would not finish)."""
+    if a.is_Integer and b.is_Integer and abs(b) > 1000:
+        return sympy.Float(a) ** b
+    return a**b
+
+
 OPERATORS: dict[str, Operator] = {
     op.name: op
     for op in [
@@ -41,7 +49,7 @@ OPERATORS: dict[str, Operator] = {
         Operator("-", 2, SUB, lambda a, b: a - b),
         Operator("*", 2, MUL, lambda a, b: a * b),
         Operator("/", 2, DIV, lambda a, b: a / b),
-        Operator("pow", 2, POW, lambda a, b: a**b),
+        Operator("pow", 2, POW, _pow),
         Operator("neg", 1, NEG, lambda a: -a),
         Operator("sin", 1, SIN, sympy.sin),
         Operator("cos", 1, COS, sympy.cos),

@@ -202,6 +202,14 @@ def test_from_sympy_parses_strings_and_names_unknown_symbols():
         Formula.from_sympy("asin(x1)", NAMES)
 
 
+def test_a_tower_of_integer_powers_converts_to_sympy_at_once():
+    """3**(3**27) as an exact integer would not finish (found by the property test)."""
+    pow_, const = OPERATORS["pow"].opcode, CONST
+    tower = Formula([pow_, const, pow_, const, pow_, const, const], [0] * 7, [3.0] * 7)
+    expr = tower.to_sympy(NAMES)
+    assert expr.is_Float and expr > 10**1000
+
+
 def test_feature_names_decide_the_variables():
     f = Formula.from_sympy("b - a", ["a", "b"])
     _, grads = f.evaluate(np.array([[5.0, 7.0]]))
@@ -248,12 +256,15 @@ def test_formula_length_of_the_benchmark_expression():
 
 
 def _reference_loss(grads: np.ndarray, values: np.ndarray, U: np.ndarray, w: np.ndarray) -> float:
-    """mean over points with w of |u - v|^2, v = grad / |grad|; 4 where v is undefined."""
+    """mean over points with w of |u - v|^2, v = grad / |grad|; 4 where v is undefined.
+    Rows are divided by their largest component first, as in the evaluator, so that a
+    finite gradient of 1e249 still has a direction (its squared norm would overflow)."""
     per_point = np.full(len(U), 4.0)
     with np.errstate(all="ignore"):
-        norms = np.linalg.norm(grads, axis=1)
-        good = (norms > 0) & np.isfinite(norms) & np.isfinite(values)
-        v = grads[good] / norms[good, None]
+        largest = np.max(np.abs(grads), axis=1)
+        good = (largest > 0) & np.isfinite(largest) & np.isfinite(values)
+        v = grads[good] / largest[good, None]
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
     per_point[good] = np.sum((U[good] - v) ** 2, axis=1)
     return float(per_point[w].mean()) if w.any() else math.inf
 
