@@ -34,6 +34,15 @@ def _inv(a: sympy.Expr) -> sympy.Expr:
     return 1 / a
 
 
+def _abs(a: sympy.Expr) -> sympy.Expr:
+    """``Abs(a)`` without an ``Abs`` directly inside another: sympy folds ``Abs(Abs(x))``
+    but not the one it builds when it pulls a factor out (``Abs(2*Abs(x))`` is
+    ``2*Abs(Abs(x))``)."""
+    return sympy.Abs(a).replace(
+        lambda e: isinstance(e, sympy.Abs) and isinstance(e.args[0], sympy.Abs), lambda e: e.args[0]
+    )
+
+
 def _pow(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
     """``a ** b``; an integer to a large integer power is taken as a float, which sympy
     computes at once (the exact ``3**(3**27)`` would not finish)."""
@@ -59,7 +68,7 @@ OPERATORS: dict[str, Operator] = {
         Operator("square", 1, SQUARE, lambda a: a**2),
         Operator("cube", 1, CUBE, lambda a: a**3),
         Operator("tanh", 1, TANH, sympy.tanh),
-        Operator("abs", 1, ABS, sympy.Abs),
+        Operator("abs", 1, ABS, _abs),
         Operator("inv", 1, INV, _inv),
     ]
 }
