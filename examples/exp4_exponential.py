@@ -12,6 +12,7 @@ paper found it only up to a monotone map).
 
 from _common import (
     EXPERIMENTS,
+    HIDDEN,
     elu_mlp,
     experiment_data,
     one_thread,
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(__doc__, argv)
     one_thread()
     X, y = experiment_data(EXPERIMENT, args.points, args.seed)
-    model = elu_mlp(X.shape[1], (128, 128))
+    model = elu_mlp(X.shape[1], HIDDEN)
     train(model, X, y, args)
     result = interpret_module(model, X, **search_options(args))
     show(result, EXPERIMENTS[EXPERIMENT].truth, args)

@@ -13,6 +13,7 @@ paper's search stopped at x1 exp(-0.479 (x2^2 + x3^2)), in a flat part of the fr
 
 from _common import (
     EXPERIMENTS,
+    HIDDEN,
     elu_mlp,
     experiment_data,
     one_thread,
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(__doc__, argv)
     one_thread()
     X, y = experiment_data(EXPERIMENT, args.points, args.seed)
-    model = elu_mlp(X.shape[1], (128, 128))
+    model = elu_mlp(X.shape[1], HIDDEN)
     train(model, X, y, args)
     result = interpret_module(model, X, **search_options(args))
     show(result, EXPERIMENTS[EXPERIMENT].truth, args)

@@ -13,6 +13,8 @@ Expected: x1*x2/((x3 - x4)**2 + (x5 - x6)**2). The hardest case: the paper's sea
 
 from _common import (
     EXPERIMENTS,
+    FULL_EPOCHS,
+    HIDDEN,
     elu_mlp,
     experiment_data,
     one_thread,
@@ -28,10 +30,10 @@ EXPERIMENT = 6
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(__doc__, argv, epochs=(100, 30))  # six inputs: a longer quick run
+    args = parse_args(__doc__, argv, epochs=(FULL_EPOCHS, 30))  # six inputs: a longer quick run
     one_thread()
     X, y = experiment_data(EXPERIMENT, args.points, args.seed)
-    model = elu_mlp(X.shape[1], (128, 128))
+    model = elu_mlp(X.shape[1], HIDDEN)
     train(model, X, y, args)
     result = interpret_module(model, X, **search_options(args))
     show(result, EXPERIMENTS[EXPERIMENT].truth, args)

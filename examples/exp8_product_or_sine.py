@@ -9,7 +9,7 @@ paper's formula and with each class feature alone (mean cosine at its band point
     python examples/exp8_product_or_sine.py --quick    # seconds
 """
 
-from _common import elu_mlp, experiment_data, one_thread, parse_args, search_options, show, train
+from _common import HIDDEN, elu_mlp, experiment_data, one_thread, parse_args, search_options, show, train
 
 from neuroninterp._paper import describe_experiment_8
 from neuroninterp_torch import interpret_module
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     one_thread()
     X, y = experiment_data(EXPERIMENT, args.points, args.seed)
     print(f"{len(X)} points in class A or B ({int(y.sum())} in A)")
-    model = elu_mlp(X.shape[1], (128, 128))
+    model = elu_mlp(X.shape[1], HIDDEN)
     train(model, X, y, args)
     result = interpret_module(model, X, **search_options(args))
     show(result, None, args)

@@ -33,7 +33,7 @@ def bottleneck_net(width: int = 64) -> nn.Sequential:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(__doc__, argv)
+    args = parse_args(__doc__, argv, epochs=(100, 15))
     one_thread()
     X = np.random.default_rng(args.seed).uniform(-0.7, 0.7, size=(args.points, 3))
     y = np.sin(X[:, 0] * X[:, 1] + X[:, 2])

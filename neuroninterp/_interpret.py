@@ -29,6 +29,9 @@ from ._simplify import Simplifier
 LOSS_FLOOR = 1e-14  # losses below this count as exact; differences there are rounding
 COMPLEXITY_PENALTY = 0.2  # log-loss a unit of complexity must buy to be worth it
 USEFUL_MEAN_COSINE = 0.9  # below this even the best formula explains little
+# A formula whose rank correlation with the unit's values is this far below the front's best
+# does not order the points as the unit does (a pole through the data) and is not chosen.
+RANK_SLACK = 0.3
 # classify chooses by the share of misclassified points; below this share they count as none
 ERROR_FLOOR = 1e-3
 
@@ -62,6 +65,8 @@ def interpret(gradient_set: GradientSet, **search_options: Any) -> Interpretatio
     out.description = gs.description
     out.gradient_set = gs
     out.stats.update(n_points=len(gs), n_directed=gs.n_directed, n_dropped=gs.n_dropped)
+    if gs.values is not None:
+        choose_by_rank(out, gs.X, gs.values)
     _attach_rule(out, gs)
     return out
 
@@ -203,6 +208,48 @@ def choose(front: list[Candidate], useful_cosine: float | None = USEFUL_MEAN_COS
         return choice_value(c.complexity, c.loss if badness is None else badness(c.expr), floor)
 
     return min(front, key=lambda c: (value(c), c.complexity))
+
+
+def rank_correlations(front: list[Candidate], X: np.ndarray, values: np.ndarray) -> list[float]:
+    """Spearman correlation of each formula's values with the unit's at ``X`` (-1 where a
+    formula is not finite at every point, or does not vary)."""
+    from scipy.stats import spearmanr
+
+    out = []
+    for c in front:
+        with np.errstate(all="ignore"):
+            t = np.asarray(c(X), dtype=np.float64)
+        rho = spearmanr(t, values).statistic if np.all(np.isfinite(t)) and np.ptp(t) > 0 else -1.0
+        out.append(float(rho) if math.isfinite(rho) else -1.0)
+    return out
+
+
+def choose_by_rank(out: Interpretation, X: np.ndarray, values: np.ndarray) -> None:
+    """Re-choose ``out.best`` among the formulas that order the points as the unit does.
+
+    The loss sees gradient directions only, so it is blind to a pole through the data:
+    ``1/(c - T)`` points along ``grad T`` on both sides of its pole, yet on one side it
+    orders the points the other way round. If the unit is ``phi(T)`` with ``phi``
+    increasing, ``T`` ranks the points as the unit's values do, so a formula whose rank
+    correlation with the values is more than ``RANK_SLACK`` below the front's best is left out.
+    """
+    if out.best is None or len(values) < 3 or np.ptp(values) <= 0:
+        return
+    rho = rank_correlations(out.front, X, values)
+    floor = max(rho) - RANK_SLACK
+    kept = [c for c, r in zip(out.front, rho) if r >= floor]
+    if out.best in kept:
+        return
+    chosen = choose(kept, useful_cosine=None)
+    if chosen is None:
+        return
+    left = out.best
+    out.best = chosen
+    out.notes.append(
+        f"{left} was not chosen: its values order the points unlike the unit's (rank correlation "
+        f"{rho[out.front.index(left)]:.2f}, best on the front {max(rho):.2f}), as a formula with a "
+        "pole inside the data does."
+    )
 
 
 def choice_value(complexity: int, loss: float, floor: float = LOSS_FLOOR) -> float:

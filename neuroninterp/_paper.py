@@ -32,10 +32,12 @@ COSINE = 0.999
 FRACTION = 0.99
 EXTRA_OPS = 3
 
-# Network and training used for every experiment.
-HIDDEN = (128, 128)
-TRAINING: dict[str, Any] = {"batch_size": 128, "lr": 3e-3, "weight_decay": 1e-5, "patience": 10}
-FULL_POINTS, FULL_EPOCHS, FULL_BUDGET = 10_000, 100, 60.0
+# Network and training used for every experiment. Five hidden layers rather than two: on
+# experiments 3, 4 and 6 the deeper net halves the validation loss, and its gradients follow
+# the labels' rule about twice as closely (README, "Reproducing the paper").
+HIDDEN = (128,) * 5
+TRAINING: dict[str, Any] = {"batch_size": 128, "lr": 3e-3, "weight_decay": 1e-5, "patience": 30}
+FULL_POINTS, FULL_EPOCHS, FULL_BUDGET = 10_000, 300, 60.0
 QUICK_POINTS, QUICK_EPOCHS, QUICK_BUDGET = 2_000, 10, 8.0
 
 # Experiment 8: the paper's description of the network and its two class features.

@@ -16,7 +16,7 @@ import pytest
 import sympy
 
 import neuroninterp as ni
-from neuroninterp._interpret import choose
+from neuroninterp._interpret import choose, choose_by_rank
 from neuroninterp._parallel import _CtrlC
 from neuroninterp.experiments import EXPERIMENTS, equivalent
 
@@ -71,6 +71,26 @@ def test_choice_is_the_elbow() -> None:
     assert choose(exact) is exact[1]  # below the floor, losses count as equal
     useless = [mk("x1", 1, 1.5), mk("x1 + x2", 3, 1.2)]
     assert choose(useless) is None
+
+
+def test_a_formula_with_a_pole_inside_the_data_is_not_chosen() -> None:
+    # 1/(c - T) has the direction of grad T on both sides of its pole, so the gradient
+    # loss cannot tell it from T; the unit's values can: they order the points like T.
+    names = ["x1", "x2"]
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (400, 2))
+    values = 4 * np.tanh(X[:, 0] ** 2 + 2 * X[:, 1] ** 2 - 1)
+    mk = lambda text, size, loss: ni.Candidate.from_string(text, names, size, loss)  # noqa: E731
+    truth, pole = mk("x1**2 + 2*x2**2", 7, 2e-3), mk("1/(1.5 - x1**2 - 2*x2**2)", 9, 1e-3)
+    front = [mk("x1", 1, 1.9), truth, pole]
+    out = ni.Interpretation(front, choose(front), names, {})
+    assert out.best is pole  # the elbow alone takes the pole: it fits the directions better
+    choose_by_rank(out, X, values)
+    assert out.best is truth
+    assert any("order the points unlike" in note for note in out.notes)
+    out = ni.Interpretation(front[:2], truth, names, {})
+    choose_by_rank(out, X, values)  # nothing to change: no note
+    assert out.best is truth and not out.notes
 
 
 def test_nothing_useful_is_said_plainly() -> None:
