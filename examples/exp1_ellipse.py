@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(__doc__, argv)
     one_thread()
     X, y = experiment_data(EXPERIMENT, args.points, args.seed)   # 10,000 points, 1 % label noise
-    model = elu_mlp(X.shape[1], HIDDEN)                      # 5x128 ELU, linear logit
+    model = elu_mlp(X.shape[1], HIDDEN)                          # 5x128 ELU, linear logit
     train(model, X, y, args)                                     # Adam, 80/20, early stopping
     result = interpret_module(model, X, **search_options(args))  # the logit's gradient direction
     show(result, EXPERIMENTS[EXPERIMENT].truth, args)            # formula, rule, fidelity
