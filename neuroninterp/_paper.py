@@ -34,7 +34,7 @@ EXTRA_OPS = 3
 
 # Network and training used for every experiment. Five hidden layers rather than two: on
 # experiments 3, 4 and 6 the deeper net halves the validation loss, and its gradients follow
-# the labels' rule about twice as closely (README, "Reproducing the paper").
+# the labels' rule about twice as closely (README, "Results of the paper benchmark").
 HIDDEN = (128,) * 5
 TRAINING: dict[str, Any] = {"batch_size": 128, "lr": 3e-3, "weight_decay": 1e-5, "patience": 30}
 FULL_POINTS, FULL_EPOCHS, FULL_BUDGET = 10_000, 300, 60.0
