@@ -36,6 +36,7 @@ REWRITE_SECONDS = 5.0  # one sympy rewrite is stopped after this long (where a t
 SIMPLIFY_SECONDS = 40.0  # per Simplifier: after this much time in simplest(), formulas stay as found
 UNTAYLOR_BELOW = 1e-4  # untaylor only near-exact formulas (approximants of an exact one)
 TAYLOR_SPREAD = 1.0  # untaylor: largest spread of a function's argument (relative for log, powers)
+TAYLOR_ACCURACY = 1e-3  # untaylor's first try: largest error of the quadratic, share of the range
 
 
 class Simplifier:
@@ -131,20 +132,21 @@ class Simplifier:
             return self.tidy_constants(self.prune(self.algebra(expr)), rescale=False)
         expr = self._settle(drop_exact(expr))
         # Functions kept in their Taylor regime (sin(0.002*u + pi/2) for a square of u)
-        # give way to their polynomial, which is often the exact formula.
+        # give way to their polynomial, which is often the exact formula: first only those
+        # their quadratic reproduces closely (so that a 1/x3 beside them stays), then all.
         loss = self.loss(expr)
-        polynomial = self.untaylor(expr) if loss < UNTAYLOR_BELOW else expr
-        if polynomial != expr:
-            tol = _tolerance(loss)
-            forms = [polynomial]
-            expansion = bounded_expand(polynomial)
-            if expansion != polynomial:  # (an equal form would only be simplified twice)
-                forms.append(expansion)
-            for form in forms:
-                form = self._settle(drop_exact(self.refit(self.prune(form, max_tries=200))))
-                form_loss = self.loss(form)
-                if _plainness(form) < _plainness(expr) and form_loss <= loss + tol:
-                    expr, loss = form, form_loss
+        polynomials = ([self.untaylor(expr, TAYLOR_ACCURACY), self.untaylor(expr)]
+                       if loss < UNTAYLOR_BELOW else [])
+        forms: list[sympy.Expr] = []
+        for polynomial in polynomials:
+            # (an equal form would only be simplified twice)
+            forms += [f for f in (polynomial, bounded_expand(polynomial)) if f != expr and f not in forms]
+        tol = _tolerance(loss)
+        for form in forms:
+            form = self._settle(drop_exact(self.refit(self.prune(form, max_tries=200))))
+            form_loss = self.loss(form)
+            if _plainness(form) < _plainness(expr) and form_loss <= loss + tol:
+                expr, loss = form, form_loss
         # Products of near-1 factors (Taylor-like forms the search finds) become short
         # once expanded and pruned: (1 + a*x1**2)*(1 + 2*a*x2**2) -> x1**2 + 2*x2**2.
         expanded = bounded_expand(expr)
@@ -179,12 +181,14 @@ class Simplifier:
         fitted, _ = optimize_constants(f, targets, max_iter=30)
         return expr if fitted is f else fitted.to_sympy(self.names)
 
-    def untaylor(self, expr: sympy.Expr) -> sympy.Expr:
+    def untaylor(self, expr: sympy.Expr, accuracy: float | None = None) -> sympy.Expr:
         """Replace each function whose argument barely varies over the points by its
-        quadratic Taylor polynomial around the argument's mean (innermost first)."""
+        quadratic Taylor polynomial around the argument's mean (innermost first).
+        With ``accuracy``, only where the polynomial's largest error over the points is at
+        most that share of the function's range there."""
         if expr.is_Atom or not expr.free_symbols:
             return expr
-        args = [self.untaylor(a) for a in expr.args]
+        args = [self.untaylor(a, accuracy) for a in expr.args]
         rebuilt = expr.func(*args)  # (sympy may change its type: exp(a + 1) -> E*exp(a))
         t = sympy.Dummy("t")
         if isinstance(expr, sympy.Function) and len(args) == 1:
@@ -206,6 +210,12 @@ class Simplifier:
             return rebuilt
         if abs(c[2]) * spread < 1e-4 * abs(c[1]):
             c[2] = 0.0  # a linear stretch (exp(1e-5*u)): its square would only add noise
+        if accuracy is not None:
+            with np.errstate(all="ignore"):
+                exact = np.asarray(sympy.lambdify(t, shape, "numpy")(v), dtype=np.float64)
+            error = np.max(np.abs(exact - (c[0] + c[1] * (v - a0) + c[2] * (v - a0) ** 2)))
+            if not error <= accuracy * np.ptp(exact):
+                return rebuilt
         u = arg - sympy.Float(a0)
         return sympy.Float(c[0]) + sympy.Float(c[1]) * u + sympy.Float(c[2]) * u**2
 

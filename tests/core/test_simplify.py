@@ -222,6 +222,23 @@ def test_functions_in_their_taylor_regime_give_way_to_the_polynomial() -> None:
     assert simp.simplest(approximant) == parse("x1**2 + 2*x2**2")
 
 
+def test_a_taylor_regime_function_gives_way_while_a_nonpolynomial_neighbour_stays() -> None:
+    # A forgery the search found for x1/sqrt(1 - x2**2/x3**2): the constants make
+    # cos(c*u) - b a multiple of 1 - u**2 to 8 digits. Expanding 1/x3 as well (x3 spans
+    # [1, 1.5]) would break the formula, so only the cosine may become its polynomial.
+    rng = np.random.default_rng(1)
+    X = rng.uniform([1.0, 0.1, 1.0], [2.0, 0.9, 1.5], (1000, 3))
+    from neuroninterp._formula import Formula
+
+    _, g = Formula.from_sympy(parse("x1/sqrt(1 - x2**2/x3**2)"), NAMES).evaluate(X)
+    simp = Simplifier(NAMES, X, g / np.linalg.norm(g, axis=1, keepdims=True))
+    forgery = parse("x1*sqrt(0.166721231027 + 1/(cos(0.0514837417737559*x2/x3) - 0.998675004859108))")
+    assert simp.loss(forgery) < 1e-12
+    result = simp.simplest(forgery)
+    assert not result.atoms(sympy.cos) and simp.loss(result) < 1e-12
+    np.testing.assert_allclose(simp.values(result), simp.values(parse("x1/sqrt(1 - x2**2/x3**2)")))
+
+
 def test_sums_of_independent_groups_are_factored_group_by_group() -> None:
     from neuroninterp._simplify import _factor_separately
 
