@@ -60,12 +60,11 @@ def main() -> None:
     cosine = 0.999 if args.noise else 0.9999
     cases = OTHER if args.other else EXPERIMENTS
     numbers = args.experiments or (sorted(OTHER) if args.other else [1, 2, 3, 4, 5, 6])
-    operators = OTHER_OPERATORS if args.other else None
-    extra = {"operators": operators} if operators else {}
+    extra = {"operators": OTHER_OPERATORS} if args.other else {}
 
     print(f"# search recovery: {args.points} points, time_budget={args.time_budget:g} s, "
           f"noise={args.noise:g}, cosine >= {cosine}, n_jobs={args.n_jobs or 'all cores'}, "
-          f"operators={' '.join(operators) if operators else 'default'}\n")
+          f"operators={' '.join(extra.get('operators', ['default']))}\n")
     print("| exp | seed | equivalent | chosen formula | seconds | stopped |")
     print("|----:|-----:|:----------:|:---------------|--------:|:--------|")
     summary = []

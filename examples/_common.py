@@ -19,7 +19,6 @@ import numpy as np
 
 from neuroninterp.experiments import EXPERIMENTS, equivalent  # noqa: F401 (for the scripts)
 
-FULL_POINTS = 10_000
 QUICK_POINTS = 3_000
 
 
@@ -32,9 +31,9 @@ QUICK_POINTS = 3_000
 #                                                early stopping, best weights restored
 from neuroninterp._demo import elu_mlp, experiment_data, split, train_torch  # noqa: E402,F401
 
-# The paper benchmark's network (5x128 ELU) and most epochs, so a script's result matches the
-# benchmark's row for the same seed.
-from neuroninterp._paper import FULL_EPOCHS, HIDDEN  # noqa: E402,F401
+# The paper benchmark's points, network (5x128 ELU), training settings and most epochs, so a
+# script's result matches the benchmark's row for the same seed.
+from neuroninterp._paper import FULL_EPOCHS, FULL_POINTS, HIDDEN, TRAINING  # noqa: E402,F401
 
 
 def one_thread() -> None:
@@ -50,8 +49,6 @@ def train(model: Any, X: np.ndarray, y: np.ndarray, args: argparse.Namespace,
     """``train_torch`` with the script's epochs and seed and the paper benchmark's settings
     (batch 128, Adam 3e-3, weight decay 1e-5, patience 30; ``options`` override them),
     printing what it did."""
-    from neuroninterp._paper import TRAINING
-
     info = train_torch(model, X, y, max_epochs=args.epochs, seed=args.seed,
                        **{**TRAINING, **options})
     acc = f", validation accuracy {info['val_accuracy']:.4f}" if "val_accuracy" in info else ""
