@@ -14,10 +14,14 @@ truth's.
     python benchmarks/search_recovery.py --experiments 1 6 --seeds 3
     python benchmarks/search_recovery.py --other --seeds 2     # formulas from outside the paper
 
-``--other`` runs twelve formulas that are not in the paper (numbered 101-112), from physics
-and statistics, with a larger operator set (``OTHER_OPERATORS``). They were chosen after the
-search was built; the first run of 102 found the Taylor forgery that the simplifier's
-accuracy check (``_simplify.TAYLOR_ACCURACY``) now undoes.
+``--other`` runs twenty formulas that are not in the paper, from physics, engineering and
+statistics. 101-112 use a larger operator set (``OTHER_OPERATORS``); 113-120 need the inverse
+trigonometric and hyperbolic functions or erf and run with every operator the package has
+(26). ``--operators`` replaces the set for all of them, e.g. ``--operators all``. The formulas
+were chosen after the search was built; the first run of 102 found the Taylor forgery that
+the simplifier's accuracy check (``_simplify.TAYLOR_ACCURACY``) now undoes.
+
+    python benchmarks/search_recovery.py --other --seeds 2 --operators all
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import argparse
 import statistics
 
 import neuroninterp as ni
+from neuroninterp._ops import operator_names
 from neuroninterp.experiments import EXPERIMENTS, Experiment, equivalent
 
 OTHER_OPERATORS = ["+", "-", "*", "/", "sin", "cos", "exp", "log", "sqrt", "square"]
@@ -43,6 +48,18 @@ OTHER = {number: Experiment(number, truth, None, domain, note) for number, truth
     (111, "x1**2/(2*x2) + x2*x3", ((0.5, 2),) * 3, "kinetic plus potential energy"),
     (112, "log(x1**2 + x2**2) + x3", ((0.5, 2),) * 3, "a 2-D potential"),
 ]}
+WIDE = {number: Experiment(number, truth, None, domain, note) for number, truth, domain, note in [
+    (113, "x1*x2*tanh(x2*x3)", ((0.5, 2),) * 3, "water-wave dispersion"),
+    (114, "x1*cosh(x2/x1)", ((0.5, 2), (-1, 1)), "catenary"),
+    (115, "atan(x1*x2/(x3**2 - x2**2))", ((0.1, 1), (0.2, 1), (1.5, 2)), "driven oscillator's phase"),
+    (116, "x3*(1 - erf(x1/(2*sqrt(x2))))", ((0.1, 2), (0.5, 2), (0.5, 2)), "diffusion front"),
+    (117, "atanh(x1) + atanh(x2)", ((-0.9, 0.9),) * 2, "rapidities add"),
+    (118, "sinh(x1)*sin(x2)", ((0.2, 2), (0.2, 3)), "a harmonic function"),
+    (119, "asin(x1*sin(x2)/x3)", ((1, 1.5), (0.1, 0.8), (1.5, 2)), "Snell's law"),
+    (120, "x3/acosh(x1/x2)", ((2, 4), (0.5, 1), (0.5, 2)), "two-wire capacitance"),
+    (121, "x1*tan(x2) - x1**2/(2*x3**2*cos(x2)**2)", ((0.1, 1), (0.2, 1.2), (1, 2)),
+     "projectile height"),
+]}
 
 
 def main() -> None:
@@ -56,15 +73,22 @@ def main() -> None:
     parser.add_argument("--time-budget", type=float, default=60.0)
     parser.add_argument("--noise", type=float, default=0.0)
     parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument("--operators", nargs="+", default=None,
+                        help="operator names for every formula, or 'all'")
     args = parser.parse_args()
     cosine = 0.999 if args.noise else 0.9999
-    cases = OTHER if args.other else EXPERIMENTS
-    numbers = args.experiments or (sorted(OTHER) if args.other else [1, 2, 3, 4, 5, 6])
-    extra = {"operators": OTHER_OPERATORS} if args.other else {}
+    cases = {**OTHER, **WIDE} if args.other else EXPERIMENTS
+    numbers = args.experiments or (sorted(cases) if args.other else [1, 2, 3, 4, 5, 6])
+    given = operator_names() if args.operators == ["all"] else args.operators
+
+    def operators(number: int) -> list[str] | None:
+        if given or not args.other:
+            return given
+        return OTHER_OPERATORS if number in OTHER else operator_names()
 
     print(f"# search recovery: {args.points} points, time_budget={args.time_budget:g} s, "
           f"noise={args.noise:g}, cosine >= {cosine}, n_jobs={args.n_jobs or 'all cores'}, "
-          f"operators={' '.join(extra.get('operators', ['default']))}\n")
+          f"operators={' '.join(given) if given else 'default' if not args.other else 'per set'}\n")
     print("| exp | seed | equivalent | chosen formula | seconds | stopped |")
     print("|----:|-----:|:----------:|:---------------|--------:|:--------|")
     summary = []
@@ -73,8 +97,9 @@ def main() -> None:
         times, wins = [], 0
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             gs = exp.gradient_set(args.points, seed=seed, noise=args.noise)
-            result = ni.interpret(gs, seed=seed, time_budget=args.time_budget,
-                                  n_jobs=args.n_jobs, progress=False, **extra)
+            ops = operators(number)
+            result = ni.interpret(gs, seed=seed, time_budget=args.time_budget, n_jobs=args.n_jobs,
+                                  progress=False, **({"operators": ops} if ops else {}))
             fresh = exp.sample(2000, seed=10_000 + seed)
             ok = result.best is not None and equivalent(
                 result.best.expr, exp.expr, exp.names, fresh, cosine=cosine)[0]

@@ -19,17 +19,14 @@ from ._ops import (
     ADD,
     BY_OPCODE,
     CONST,
-    COS,
     CUBE,
     DIV,
     EXP,
-    LOG,
     MUL,
+    OPERATORS,
     POW,
-    SIN,
     SQRT,
     SQUARE,
-    TANH,
     VAR,
 )
 
@@ -215,7 +212,10 @@ class Formula:
         return cls(code, arg, val)
 
 
-_UNARY = {sympy.sin: SIN, sympy.cos: COS, sympy.log: LOG, sympy.tanh: TANH, sympy.Abs: ABS}
+# sympy functions that are one opcode (exp and the powers have their own branches)
+_UNARY = {op.sympy: op.opcode for op in OPERATORS.values()
+          if op.arity == 1 and isinstance(op.sympy, type) and issubclass(op.sympy, sympy.Function)}
+_UNARY[sympy.Abs] = ABS  # (the abs operator builds it through a helper)
 
 
 

@@ -18,7 +18,8 @@ VAR = 1
 ADD, SUB, MUL, DIV, POW = 2, 3, 4, 5, 6
 NEG, SIN, COS, EXP, LOG, SQRT = 7, 8, 9, 10, 11, 12
 SQUARE, CUBE, TANH, ABS, INV = 13, 14, 15, 16, 17
-N_OPCODES = 18
+TAN, ASIN, ACOS, ATAN, SINH, COSH, ASINH, ACOSH, ATANH, ERF = range(18, 28)
+N_OPCODES = 28
 
 
 @dataclass(frozen=True)
@@ -70,15 +71,28 @@ OPERATORS: dict[str, Operator] = {
         Operator("tanh", 1, TANH, sympy.tanh),
         Operator("abs", 1, ABS, _abs),
         Operator("inv", 1, INV, _inv),
+        Operator("tan", 1, TAN, sympy.tan),
+        Operator("asin", 1, ASIN, sympy.asin),
+        Operator("acos", 1, ACOS, sympy.acos),
+        Operator("atan", 1, ATAN, sympy.atan),
+        Operator("sinh", 1, SINH, sympy.sinh),
+        Operator("cosh", 1, COSH, sympy.cosh),
+        Operator("asinh", 1, ASINH, sympy.asinh),
+        Operator("acosh", 1, ACOSH, sympy.acosh),
+        Operator("atanh", 1, ATANH, sympy.atanh),
+        Operator("erf", 1, ERF, sympy.erf),
     ]
 }
 
 ALIASES = {
     "add": "+", "plus": "+", "sub": "-", "minus": "-", "mul": "*", "mult": "*",
     "times": "*", "div": "/", "divide": "/", "^": "pow", "**": "pow",
+    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arccosh": "acosh",
+    "arctanh": "atanh",
 }
 
 DEFAULT_OPERATORS: tuple[str, ...] = ("+", "-", "*", "/", "sin", "exp")
+LAMBDIFY_MODULES = ["numpy", "scipy"]  # sympy.lambdify's modules for every operator (scipy: erf)
 BY_OPCODE: dict[int, Operator] = {op.opcode: op for op in OPERATORS.values()}
 
 

@@ -21,7 +21,8 @@ class SearchOptions:
     """Every knob of the symbolic search.
 
     operators: names of the allowed primitives (default ``+ - * / sin exp``;
-        also ``pow neg cos log sqrt square cube tanh abs inv``).
+        also ``pow neg cos tan asin acos atan sinh cosh tanh asinh acosh atanh log sqrt
+        square cube abs inv erf``).
     operator_complexity: complexity of an operator node (default 1 each),
         e.g. ``{"exp": 2}``. Variables and constants count 1.
     max_size: largest formula complexity searched.

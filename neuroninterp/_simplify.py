@@ -27,6 +27,7 @@ import numpy as np
 import sympy
 
 from ._formula import Formula
+from ._ops import LAMBDIFY_MODULES
 
 SAME_DIRECTION = 1.0 - 1e-9
 ALGEBRA_MAX_OPS = 10  # sympy.factor and simplify only below this size: unbounded on larger ones
@@ -205,14 +206,17 @@ class Simplifier:
         spread = float(np.max(np.abs(v - a0)))
         if spread > TAYLOR_SPREAD * (abs(a0) if relative else 1.0):
             return rebuilt
-        c = [float(sympy.diff(shape, t, k).subs(t, a0)) / math.factorial(k) for k in range(3)]
+        try:  # (not real where a0 is outside the function's domain: asin(1.2))
+            c = [float(sympy.diff(shape, t, k).subs(t, a0)) / math.factorial(k) for k in range(3)]
+        except TypeError:
+            return rebuilt
         if not all(math.isfinite(ck) for ck in c):
             return rebuilt
         if abs(c[2]) * spread < 1e-4 * abs(c[1]):
             c[2] = 0.0  # a linear stretch (exp(1e-5*u)): its square would only add noise
         if accuracy is not None:
             with np.errstate(all="ignore"):
-                exact = np.asarray(sympy.lambdify(t, shape, "numpy")(v), dtype=np.float64)
+                exact = np.asarray(sympy.lambdify(t, shape, LAMBDIFY_MODULES)(v), dtype=np.float64)
             error = np.max(np.abs(exact - (c[0] + c[1] * (v - a0) + c[2] * (v - a0) ** 2)))
             if not error <= accuracy * np.ptp(exact):
                 return rebuilt
@@ -292,8 +296,10 @@ class Simplifier:
             if ex.is_Number:
                 yield base  # odd powers, sqrt, positive powers of one-signed bases
                 yield -base  # negative powers of one-signed bases, even powers of negative bases
-        if isinstance(e, (sympy.exp, sympy.log, sympy.tanh, sympy.atan, sympy.sinh, sympy.asinh,
-                          sympy.sin, sympy.cos, sympy.Abs)):
+            elif base.is_Number and base.is_positive:  # c**T = exp(T*log(c)), monotone in T
+                yield ex
+                yield -ex
+        if isinstance(e, sympy.Function) and len(e.args) == 1:  # monotone where it matters
             inner = e.args[0]
             yield inner
             yield -inner

@@ -14,16 +14,26 @@ exception (``error_model="numpy"``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
 from ._ops import (
     ABS,
+    ACOS,
+    ACOSH,
     ADD,
+    ASIN,
+    ASINH,
+    ATAN,
+    ATANH,
     CONST,
     COS,
+    COSH,
     CUBE,
     DIV,
+    ERF,
     EXP,
     INV,
     LOG,
@@ -31,9 +41,11 @@ from ._ops import (
     NEG,
     POW,
     SIN,
+    SINH,
     SQRT,
     SQUARE,
     SUB,
+    TAN,
     TANH,
     VAR,
 )
@@ -46,6 +58,7 @@ WORST = 4.0  # |u - v|^2 for opposite unit vectors: the value of a point with no
 DIRECTION = 0
 HINGE = 1
 AXIAL = 2
+ERF_SLOPE = 2.0 / math.sqrt(math.pi)  # erf'(x) = ERF_SLOPE * exp(-x**2)
 _JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath=False)
 
 
@@ -154,6 +167,36 @@ def _run(code, arg, consts, Xt, val, grad):  # pragma: no cover - compiled
                 elif op == INV:
                     v = 1.0 / x
                     dv = -v * v
+                elif op == TAN:
+                    v = np.tan(x)
+                    dv = 1.0 + v * v
+                elif op == ASIN:
+                    v = np.arcsin(x)
+                    dv = 1.0 / np.sqrt(1.0 - x * x)
+                elif op == ACOS:
+                    v = np.arccos(x)
+                    dv = -1.0 / np.sqrt(1.0 - x * x)
+                elif op == ATAN:
+                    v = np.arctan(x)
+                    dv = 1.0 / (1.0 + x * x)
+                elif op == SINH:
+                    v = np.sinh(x)
+                    dv = np.cosh(x)
+                elif op == COSH:
+                    v = np.cosh(x)
+                    dv = np.sinh(x)
+                elif op == ASINH:
+                    v = np.arcsinh(x)
+                    dv = 1.0 / np.sqrt(x * x + 1.0)
+                elif op == ACOSH:
+                    v = np.arccosh(x)
+                    dv = 1.0 / np.sqrt(x * x - 1.0)
+                elif op == ATANH:
+                    v = np.arctanh(x)
+                    dv = 1.0 / (1.0 - x * x)
+                elif op == ERF:
+                    v = math.erf(x)
+                    dv = ERF_SLOPE * np.exp(-x * x)
                 else:
                     v = np.nan
                     dv = np.nan

@@ -19,6 +19,7 @@ import numpy as np
 import sympy
 
 from ._gradient_set import GradientSet
+from ._ops import LAMBDIFY_MODULES
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,14 @@ class Experiment:
         return lo + (hi - lo) * rng.random((n, self.n_features))
 
     def value(self, X: np.ndarray) -> np.ndarray:
-        f = sympy.lambdify(sympy.symbols(self.names, real=True), self.expr, "numpy")
+        f = sympy.lambdify(sympy.symbols(self.names, real=True), self.expr, LAMBDIFY_MODULES)
         return np.broadcast_to(np.asarray(f(*np.asarray(X).T), dtype=float), (len(X),)).copy()
 
     def gradient(self, X: np.ndarray) -> np.ndarray:
         syms = sympy.symbols(self.names, real=True)
         out = np.empty_like(np.asarray(X, dtype=float))
         for k, s in enumerate(syms):
-            df = sympy.lambdify(syms, sympy.diff(self.expr, s), "numpy")
+            df = sympy.lambdify(syms, sympy.diff(self.expr, s), LAMBDIFY_MODULES)
             out[:, k] = np.broadcast_to(np.asarray(df(*np.asarray(X).T), dtype=float), (len(X),))
         return out
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from neuroninterp import _vm
 from neuroninterp._formula import Formula
-from neuroninterp._ops import CONST, OPERATORS, VAR
+from neuroninterp._ops import CONST, LAMBDIFY_MODULES, OPERATORS, VAR
 
 D = 3
 NAMES = [f"x{i + 1}" for i in range(D)]
@@ -32,7 +32,8 @@ BINARY = [name for name, op in OPERATORS.items() if op.arity == 2]
 def test_the_generator_covers_every_operator():
     assert sorted(UNARY + BINARY) == sorted(
         ["+", "-", "*", "/", "pow", "neg", "sin", "cos", "exp", "log", "sqrt", "square", "cube",
-         "tanh", "abs", "inv"]
+         "tanh", "abs", "inv", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
+         "atanh", "erf"]
     )
 
 
@@ -96,7 +97,7 @@ def _sympy_reference(expr: sympy.Expr, X: np.ndarray) -> tuple[np.ndarray, np.nd
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for e in [expr, *derivatives]:
-            f = sympy.lambdify(SYMBOLS, e, "numpy")
+            f = sympy.lambdify(SYMBOLS, e, LAMBDIFY_MODULES)
             v = np.asarray(f(*X.T), dtype=np.complex128)
             v = np.broadcast_to(v, (len(X),))
             out.append(np.where(np.abs(v.imag) > 0, np.nan, v.real))
@@ -201,7 +202,7 @@ def test_from_sympy_parses_strings_and_names_unknown_symbols():
     with pytest.raises(ValueError, match=r"'speed', which is not a feature; features are \['x1'"):
         Formula.from_sympy("x1 + speed", NAMES)
     with pytest.raises(ValueError, match="not supported"):
-        Formula.from_sympy("asin(x1)", NAMES)
+        Formula.from_sympy("gamma(x1)", NAMES)
 
 
 def test_a_tower_of_integer_powers_converts_to_sympy_at_once():
@@ -241,6 +242,15 @@ def test_feature_names_decide_the_variables():
         ("tanh(x1)", math.tanh(1), [1 - math.tanh(1) ** 2, 0.0]),
         ("exp(x1*x2)", math.exp(2), [2 * math.exp(2), math.exp(2)]),
         ("cos(x1) - 1/x2", math.cos(1) - 0.5, [-math.sin(1), 0.25]),
+        ("tan(x1)", math.tan(1), [1 / math.cos(1) ** 2, 0.0]),
+        ("asin(x1/x2)", math.pi / 6, [1 / math.sqrt(3), -0.5 / math.sqrt(3)]),
+        ("acos(x1/x2)", math.pi / 3, [-1 / math.sqrt(3), 0.5 / math.sqrt(3)]),
+        ("atan(x2)", math.atan(2), [0.0, 0.2]),
+        ("sinh(x1) + cosh(x2)", math.sinh(1) + math.cosh(2), [math.cosh(1), math.sinh(2)]),
+        ("asinh(x2)", math.asinh(2), [0.0, 1 / math.sqrt(5)]),
+        ("acosh(x2)", math.acosh(2), [0.0, 1 / math.sqrt(3)]),
+        ("atanh(x1/x2)", math.atanh(0.5), [2 / 3, -1 / 3]),
+        ("erf(x1)", math.erf(1), [2 / math.sqrt(math.pi) * math.exp(-1), 0.0]),
     ],
 )
 def test_hand_checked_gradients(text, value, gradient):

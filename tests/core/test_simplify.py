@@ -40,6 +40,12 @@ def simplifier_for(truth: str, low: float | list[float] = 0.2, high: float | lis
         ("(x1**2 + 2*x2**2)**3", "x1**2 + 2*x2**2"),  # odd power
         ("sqrt(x1**2 + 2*x2**2)", "x1**2 + 2*x2**2"),
         ("tanh(0.3*x1**2 + 0.6*x2**2)", "x1**2 + 2*x2**2"),
+        ("atan(x1**2 + 2*x2**2)", "x1**2 + 2*x2**2"),
+        ("1.0000004*(x1**2 + 2*x2**2)", "x1**2 + 2*x2**2"),
+        ("1.0000004**(x1**2 + 2*x2**2)", "x1**2 + 2*x2**2"),  # a number to the power T
+        ("asinh(x1**2 + 2*x2**2)", "x1**2 + 2*x2**2"),
+        ("erf(0.3*x1**2 + 0.6*x2**2)", "x1**2 + 2*x2**2"),
+        ("atanh(0.1*x1**2 + 0.2*x2**2)", "x1**2 + 2*x2**2"),
         ("exp(0.2*exp(x1**2 + 2*x2**2) + 1) - 4", "x1**2 + 2*x2**2"),  # nested
         ("0.5*x1**2 + x2**2", "x1**2 + 2*x2**2"),  # scale so coefficients are simple
         ("1.99999999997*x2**2 + x1**2", "x1**2 + 2*x2**2"),  # round to short numbers
@@ -59,6 +65,8 @@ def test_degeneracies_are_removed(wrapped: str, simplest: str) -> None:
         ("(x1 + x2*x3)**-2", "-(x1 + x2*x3)"),
         ("-(x2**2 + x3**2)/(x1*x2)", "x1*x2/(x2**2 + x3**2)"),  # -1/T of a one-signed T is T
         ("-exp(x2**2 + x3**2)/x1", "x1*exp(-x2**2 - x3**2)"),
+        ("acos(0.1*(x1 + x2*x3))", "-(x1 + x2*x3)"),  # decreasing inverse cosine
+        ("0.5**(x1 + x2*x3)", "-(x1 + x2*x3)"),
     ],
 )
 def test_orientation_is_kept(wrapped: str, oriented: str) -> None:
@@ -222,6 +230,21 @@ def test_functions_in_their_taylor_regime_give_way_to_the_polynomial() -> None:
     approximant = parse("-sin(0.002*x1 + 1.5707963267949) - 2*sin(0.002*x2 + 1.5707963267949)")
     assert 0 < simp.loss(approximant) < 1e-9  # close, but not exact: cos(a*u) is not u**2
     assert simp.simplest(approximant) == parse("x1**2 + 2*x2**2")
+
+
+def test_a_function_outside_its_domain_is_not_expanded() -> None:
+    # asin's argument barely varies but lies above 1, where its derivatives are not real
+    simp = simplifier_for("x1**2 + 2*x2**2")
+    expr = parse("x2 + asin(1.05 + 0.001*x1)")
+    assert simp.untaylor(expr) == expr
+
+
+def test_erf_in_its_taylor_regime_passes_the_accuracy_check() -> None:
+    from neuroninterp._simplify import TAYLOR_ACCURACY
+
+    simp = simplifier_for("x2 + erf(0.001*x1)")
+    result = simp.untaylor(parse("x2 + erf(0.001*x1)"), TAYLOR_ACCURACY)
+    assert not result.atoms(sympy.erf) and simp.loss(result) < 1e-9
 
 
 def test_a_taylor_regime_function_gives_way_while_a_nonpolynomial_neighbour_stays() -> None:
