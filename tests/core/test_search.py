@@ -33,6 +33,17 @@ def test_recovers_experiment_1_from_exact_gradients() -> None:
         assert a.complexity < b.complexity and a.loss > b.loss
 
 
+def test_recovers_a_formula_that_needs_the_inverse_hyperbolic_functions() -> None:
+    from neuroninterp._ops import operator_names
+    from neuroninterp.experiments import Experiment
+
+    exp = Experiment(0, "sinh(x1)*sin(x2) + atanh(x3)", None, ((0.2, 2), (0.2, 3), (-0.9, 0.9)))
+    result = ni.interpret(exp.gradient_set(500, seed=1), operators=operator_names(), seed=1,
+                          time_budget=60, n_jobs=1, progress=False)
+    ok, passed, _ = equivalent(result.best.expr, exp.expr, exp.names, exp.sample(1000, seed=9))
+    assert ok, (str(result.best), passed)
+
+
 def test_same_seed_same_front() -> None:
     gs = EXPERIMENTS[3].gradient_set(300, seed=0)
     runs = [ni.interpret(gs, seed=5, max_evals=20_000, time_budget=None, n_jobs=1, progress=False)
