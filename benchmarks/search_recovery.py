@@ -14,8 +14,8 @@ truth's.
     python benchmarks/search_recovery.py --experiments 1 6 --seeds 3
     python benchmarks/search_recovery.py --other --seeds 2     # formulas from outside the paper
 
-``--other`` runs twenty formulas that are not in the paper, from physics, engineering and
-statistics. 101-112 use a larger operator set (``OTHER_OPERATORS``); 113-120 need the inverse
+``--other`` runs twenty-one formulas that are not in the paper, from physics, engineering and
+statistics. 101-112 use a larger operator set (``OTHER_OPERATORS``); 113-121 need the inverse
 trigonometric and hyperbolic functions or erf and run with every operator the package has
 (26). ``--operators`` replaces the set for all of them, e.g. ``--operators all``. The formulas
 were chosen after the search was built; the first run of 102 found the Taylor forgery that

@@ -299,7 +299,7 @@ class Simplifier:
             elif base.is_Number and base.is_positive:  # c**T = exp(T*log(c)), monotone in T
                 yield ex
                 yield -ex
-        if isinstance(e, sympy.Function) and len(e.args) == 1:  # monotone where it matters
+        if isinstance(e, sympy.Function) and len(e.args) == 1:  # (kept where monotone: strip checks)
             inner = e.args[0]
             yield inner
             yield -inner
