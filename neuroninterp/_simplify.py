@@ -288,8 +288,9 @@ class Simplifier:
             # factors that are one-signed functions of the points would change magnitude only
             # if they were constants; non-constant factors are kept.
             flipped = -1 / e  # increasing in e where e keeps one sign: -D/(x1*x2) -> x1*x2/D
-            if _plainness(flipped) < _plainness(e) or (
-                    e.could_extract_minus_sign() and sympy.count_ops(flipped) <= sympy.count_ops(e)):
+            if (_plainness(flipped) < _plainness(e) or (
+                    e.could_extract_minus_sign() and sympy.count_ops(flipped) <= sympy.count_ops(e))
+                    ) and self._one_signed(e):
                 yield flipped
         if e.is_Pow:
             base, ex = e.args
@@ -303,6 +304,13 @@ class Simplifier:
             inner = e.args[0]
             yield inner
             yield -inner
+
+    def _one_signed(self, expr: sympy.Expr) -> bool:
+        """True when ``expr`` is positive at every point or negative at every point. Where it
+        changes sign, ``-1/expr`` has a pole inside the data: its gradient still points along
+        ``expr``'s, but its values no longer order the points as ``expr`` does."""
+        v = self.values(expr)
+        return v is not None and bool(np.all(v > 0) or np.all(v < 0))
 
     def prune(self, expr: sympy.Expr, max_tries: int = 60) -> sympy.Expr:
         """Drop terms of sums (anywhere in the formula) whose removal does not make

@@ -232,6 +232,21 @@ def test_functions_in_their_taylor_regime_give_way_to_the_polynomial() -> None:
     assert simp.simplest(approximant) == parse("x1**2 + 2*x2**2")
 
 
+def test_flipping_to_minus_one_over_t_does_not_put_a_pole_inside_the_data() -> None:
+    # -1/T points along T, but where T changes sign over the points it has a pole there and
+    # orders the points unlike T. This sum (the normal density's exponent, from a Taylor
+    # forgery the search found) was flipped to x3**2/(x3**2*log(x3) + (x1 - x2)**2/2).
+    from scipy.stats import spearmanr
+
+    truth = "-log(x3) - (x1 - x2)**2/(2*x3**2)"
+    simp = simplifier_for(truth, low=[-1.0, -1.0, 0.5], high=[1.0, 1.0, 1.5], n=1000)
+    found = parse("-1.29758979690113e-9*x1**2/x3**2 + 2.59517959380225e-9*x1*x2/x3**2"
+                  " - 1.29758979690113e-9*x2**2/x3**2 - 2.59517959380226e-9*log(x3)")
+    result = simp.simplest(found)
+    assert simp.loss(result) < 1e-12
+    assert spearmanr(simp.values(result), simp.values(parse(truth))).statistic > 0.999, result
+
+
 def test_a_function_outside_its_domain_is_not_expanded() -> None:
     # asin's argument barely varies but lies above 1, where its derivatives are not real
     simp = simplifier_for("x1**2 + 2*x2**2")
