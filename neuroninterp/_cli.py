@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="search worker processes (default: all cores)")
     p.set_defaults(func=cmd_demo)
 
+    from ._paper import FULL_BUDGET, FULL_EPOCHS, FULL_POINTS, QUICK_BUDGET, QUICK_EPOCHS, QUICK_POINTS
+
     p = sub.add_parser("paper", help="benchmark: experiments 1-8 for several seeds, network "
                                      "interpretation vs symbolic classification, one table")
     p.add_argument("--experiments", type=_int_list, default=list(range(1, 9)),
@@ -57,9 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seeds per experiment, 0..N-1 (default 5)")
     p.add_argument("--seed-list", type=_int_list, help="explicit seeds, e.g. 3,4 (replaces --seeds)")
     p.add_argument("--time-budget", type=float,
-                   help="search seconds for the network and the baseline each (default 60, quick 8)")
-    p.add_argument("--points", type=int, help="samples per experiment (default 10000, quick 2000)")
-    p.add_argument("--epochs", type=int, help="most training epochs (default 100, quick 10)")
+                   help="search seconds for the network and the baseline each "
+                        f"(default {FULL_BUDGET:g}, quick {QUICK_BUDGET:g})")
+    p.add_argument("--points", type=int,
+                   help=f"samples per experiment (default {FULL_POINTS}, quick {QUICK_POINTS})")
+    p.add_argument("--epochs", type=int,
+                   help=f"most training epochs (default {FULL_EPOCHS}, quick {QUICK_EPOCHS})")
     p.add_argument("--n-jobs", type=int, help="search worker processes (default: all cores)")
     p.add_argument("--no-baseline", action="store_true", help="skip symbolic classification")
     p.add_argument("--quick", action="store_true",
