@@ -17,8 +17,9 @@ import sympy
 
 import neuroninterp as ni
 from neuroninterp._interpret import choose, choose_by_rank
+from neuroninterp._ops import operator_names
 from neuroninterp._parallel import _CtrlC
-from neuroninterp.experiments import EXPERIMENTS, equivalent
+from neuroninterp.experiments import EXPERIMENTS, Experiment, equivalent
 
 
 def test_recovers_experiment_1_from_exact_gradients() -> None:
@@ -34,10 +35,7 @@ def test_recovers_experiment_1_from_exact_gradients() -> None:
 
 
 def test_recovers_a_formula_that_needs_the_inverse_hyperbolic_functions() -> None:
-    from neuroninterp._ops import operator_names
-    from neuroninterp.experiments import Experiment
-
-    exp = Experiment(0, "sinh(x1)*sin(x2) + atanh(x3)", None, ((0.2, 2), (0.2, 3), (-0.9, 0.9)))
+    exp =  Experiment(0, "sinh(x1)*sin(x2) + atanh(x3)", None, ((0.2, 2), (0.2, 3), (-0.9, 0.9)))
     result = ni.interpret(exp.gradient_set(500, seed=1), operators=operator_names(), seed=1,
                           time_budget=60, n_jobs=1, progress=False)
     ok, passed, _ = equivalent(result.best.expr, exp.expr, exp.names, exp.sample(1000, seed=9))
