@@ -27,7 +27,6 @@ import numpy as np
 import sympy
 
 from ._formula import Formula
-from ._ops import LAMBDIFY_MODULES
 
 SAME_DIRECTION = 1.0 - 1e-9
 ALGEBRA_MAX_OPS = 10  # sympy.factor and simplify only below this size: unbounded on larger ones
@@ -215,9 +214,11 @@ class Simplifier:
         if abs(c[2]) * spread < 1e-4 * abs(c[1]):
             c[2] = 0.0  # a linear stretch (exp(1e-5*u)): its square would only add noise
         if accuracy is not None:
+            exact = self.values(rebuilt)
+            if exact is None:
+                return rebuilt
             with np.errstate(all="ignore"):
-                exact = np.asarray(sympy.lambdify(t, shape, LAMBDIFY_MODULES)(v), dtype=np.float64)
-            error = np.max(np.abs(exact - (c[0] + c[1] * (v - a0) + c[2] * (v - a0) ** 2)))
+                error = np.max(np.abs(exact - (c[0] + c[1] * (v - a0) + c[2] * (v - a0) ** 2)))
             if not error <= accuracy * np.ptp(exact):
                 return rebuilt
         u = arg - sympy.Float(a0)
