@@ -27,6 +27,7 @@ the simplifier's accuracy check (``_simplify.TAYLOR_ACCURACY``) now undoes.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 
 import neuroninterp as ni
@@ -61,12 +62,45 @@ WIDE = {number: Experiment(number, truth, None, domain, note) for number, truth,
      "projectile height"),
 ]}
 
+HELD_OUT_OPERATORS = ["+", "-", "*", "/", "pow", "sin", "cos", "exp", "log", "sqrt", "square",
+                      "cube", "tanh"]
+HELD_OUT = {number: Experiment(number, truth, None, domain, note) for number, truth, domain, note in [
+    (201, "x1*exp(-x2/x3)", ((0.5, 2),) * 3, "Arrhenius rate"),
+    (202, "x1*x2/(x3 + x2)", ((0.5, 2),) * 3, "Michaelis-Menten rate"),
+    (203, "x1 - log(x1) + x2 - 2*log(x2)", ((0.2, 3),) * 2, "Lotka-Volterra invariant"),
+    (204, "(log(x1/x2) + x3**2/2)/x3", ((0.5, 2), (0.5, 2), (0.2, 1)), "Black-Scholes d1"),
+    (205, "x1**0.3*x2**0.7", ((0.5, 2),) * 2, "Cobb-Douglas output"),
+    (206, "x1*x2/(x1 + x2)", ((0.5, 2),) * 2, "resistors in parallel"),
+    (207, "x1*(x3 + x2)/(x3 - x2)", ((0.5, 2), (0, 0.5), (1, 2)), "Doppler shift"),
+    (208, "x1**3/(exp(x1/x2) - 1)", ((0.5, 3), (0.5, 2)), "Planck spectrum"),
+    (209, "x1/(1 + exp(-x2*(x3 - 1)))", ((0.5, 2), (0.5, 2), (-1, 3)), "logistic growth"),
+    (210, "1/sqrt((x1 - 1)**2 + x2**2) + 1/sqrt((x1 + 1)**2 + x2**2)",
+     ((-0.5, 0.5), (0.5, 1.5)), "potential of two charges"),
+    (211, "x1**2/2 - cos(x2)", ((-1, 1), (-2, 2)), "pendulum energy"),
+    (212, "exp(-x1*x2)*cos(x3*x2)", ((0.1, 0.5), (0, 3), (1, 2)), "damped oscillation"),
+    (213, "(x1 + x2/x3**2)*(x3 - x4)", ((0.5, 2), (0.1, 1), (1, 2), (0.1, 0.5)),
+     "van der Waals gas"),
+    (214, "(1 - x1)**2 + 10*(x2 - x1**2)**2", ((-1, 1),) * 2, "Rosenbrock valley"),
+    (215, "x1**2/2 - 1/sqrt(x2**2 + x3**2)", ((-1, 1), (0.5, 1.5), (0.5, 1.5)),
+     "orbital energy"),
+    (216, "sqrt(x1**2 + x2**2 - 2*x1*x2*cos(x3))", ((0.5, 2), (0.5, 2), (0.5, 2.5)),
+     "law of cosines"),
+    (217, "x1*(1 + x2/x3)**(x3*x4)", ((0.5, 2), (0.01, 0.2), (1, 12), (1, 10)),
+     "compound interest"),
+    (218, "x2*(1/x1**12 - 1/x1**6)", ((0.9, 1.5), (0.5, 2)), "Lennard-Jones energy"),
+    (219, "x1*x2*cos(x3)/x4**3", ((0.5, 2), (0.5, 2), (0, 1.5), (0.5, 2)), "dipole energy"),
+    (220, "x1*sin(x2)**2/(1 + x3*cos(x2))", ((0.5, 2), (0.2, 2.5), (0.1, 0.5)),
+     "an orbit equation"),
+]}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiments", type=int, nargs="+", default=None,
                         help="default: 1-6, or all of --other")
     parser.add_argument("--other", action="store_true", help="the formulas from outside the paper")
+    parser.add_argument("--held-out", action="store_true",
+                        help="twenty more formulas, written down before their first run")
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. N-1")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--points", type=int, default=1000)
@@ -75,20 +109,24 @@ def main() -> None:
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument("--operators", nargs="+", default=None,
                         help="operator names for every formula, or 'all'")
+    parser.add_argument("--constraints", type=json.loads, default=None,
+                        help='search constraints as JSON, e.g. \'{"pow": [-1, 1]}\'')
     args = parser.parse_args()
     cosine = 0.999 if args.noise else 0.9999
-    cases = {**OTHER, **WIDE} if args.other else EXPERIMENTS
-    numbers = args.experiments or (sorted(cases) if args.other else [1, 2, 3, 4, 5, 6])
+    cases = HELD_OUT if args.held_out else {**OTHER, **WIDE} if args.other else EXPERIMENTS
+    numbers = args.experiments or (sorted(cases) if cases is not EXPERIMENTS else [1, 2, 3, 4, 5, 6])
     given = operator_names() if args.operators == ["all"] else args.operators
 
     def operators(number: int) -> list[str] | None:
-        if given or not args.other:
+        if given or cases is EXPERIMENTS:
             return given
-        return OTHER_OPERATORS if number in OTHER else operator_names()
+        return (HELD_OUT_OPERATORS if number in HELD_OUT else OTHER_OPERATORS if number in OTHER
+                else operator_names())
 
     print(f"# search recovery: {args.points} points, time_budget={args.time_budget:g} s, "
           f"noise={args.noise:g}, cosine >= {cosine}, n_jobs={args.n_jobs or 'all cores'}, "
-          f"operators={' '.join(given) if given else 'default' if not args.other else 'per set'}\n")
+          f"operators={' '.join(given) if given else 'default' if cases is EXPERIMENTS else 'per set'}, "
+          f"constraints={args.constraints}\n")
     print("| exp | seed | equivalent | chosen formula | seconds | stopped |")
     print("|----:|-----:|:----------:|:---------------|--------:|:--------|")
     summary = []
@@ -99,7 +137,8 @@ def main() -> None:
             gs = exp.gradient_set(args.points, seed=seed, noise=args.noise)
             ops = operators(number)
             result = ni.interpret(gs, seed=seed, time_budget=args.time_budget, n_jobs=args.n_jobs,
-                                  progress=False, **({"operators": ops} if ops else {}))
+                                  progress=False, constraints=args.constraints,
+                                  **({"operators": ops} if ops else {}))
             fresh = exp.sample(2000, seed=10_000 + seed)
             ok = result.best is not None and equivalent(
                 result.best.expr, exp.expr, exp.names, fresh, cosine=cosine)[0]

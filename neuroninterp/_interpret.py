@@ -22,6 +22,7 @@ from ._gradient_set import GradientSet
 from ._interpretation import Candidate, Interpretation
 from ._options import SearchOptions
 from ._progress import Progress
+from ._rule import fit_rule
 from ._search import Targets
 from ._simplify import Simplifier
 
@@ -267,9 +268,5 @@ def choose_classifier(front: list[Candidate], full: Simplifier) -> Candidate | N
 
 
 def _attach_rule(out: Interpretation, gs: GradientSet) -> None:
-    try:
-        from ._rule import fit_rule
-    except ImportError:  # the rule module is optional while it is being built
-        return
     if out.best is not None and gs.values is not None:
         out.rule = fit_rule(out.best, gs)

@@ -19,18 +19,36 @@ from ._ops import CONST, MUL, VAR
 
 class Grammar:
     """What a formula may contain: the operators, their complexities, the
-    number of features, and the size limit."""
+    number of features, the size limit, and per operator the largest complexity
+    of each operand (``limits[opcode]``, one entry per operand, -1: any)."""
 
-    def __init__(self, opcodes: list[int], weights: dict[int, int], n_features: int, max_size: int):
+    def __init__(self, opcodes: list[int], weights: dict[int, int], n_features: int, max_size: int,
+                 limits: dict[int, tuple[int, ...]] | None = None):
         self.unary = [c for c in opcodes if ARITY_LIST[c] == 1]
         self.binary = [c for c in opcodes if ARITY_LIST[c] == 2]
         self.weights = weights
         self.n_features = n_features
         self.max_size = max_size
+        self.limits = limits or {}
 
     def size(self, f: Formula) -> int:
         w = self.weights
         return sum(w.get(c, 1) for c in f.code)
+
+    def allowed(self, f: Formula) -> bool:
+        """Within the size limit, and no operand larger than its operator's limit."""
+        if not self.limits:
+            return self.size(f) <= self.max_size
+        w = self.weights
+        sizes: list[int] = []  # complexities of the finished subtrees, last one on top
+        for c in reversed(f.code):
+            arity = ARITY_LIST[c]
+            operands = [sizes.pop() for _ in range(arity)]  # first operand first
+            limit = self.limits.get(c)
+            if limit and any(0 <= most < size for most, size in zip(limit, operands)):
+                return False
+            sizes.append(w.get(c, 1) + sum(operands))
+        return sizes[0] <= self.max_size
 
     # -- random pieces -------------------------------------------------------
     def leaf(self, rng: random.Random) -> Formula:

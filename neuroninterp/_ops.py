@@ -7,6 +7,7 @@ and its sympy counterpart. Nothing else in the package hard-codes operators.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -140,3 +141,32 @@ def resolve_operators(
             op if w is None else Operator(op.name, op.arity, op.opcode, op.sympy, int(w))
         )
     return resolved
+
+
+def resolve_constraints(
+    constraints: Mapping[str, int | Iterable[int]] | None,
+) -> dict[int, tuple[int, ...]]:
+    """PySR's ``constraints``: the largest complexity of each operand of an operator,
+    -1 for any; an int for a one-operand operator, a pair for a two-operand one, e.g.
+    ``{"pow": (-1, 1)}`` (an exponent is a constant or a feature). Returns them by opcode.
+
+    >>> resolve_constraints({"pow": (-1, 1), "sin": 5})
+    {6: (-1, 1), 8: (5,)}
+    """
+    limits: dict[int, tuple[int, ...]] = {}
+    for key, value in (constraints or {}).items():
+        name = ALIASES.get(str(key).strip().lower(), str(key).strip().lower())
+        if name not in OPERATORS:
+            raise ValueError(f"constraints: unknown operator {key!r}; valid ones are {operator_names()}")
+        op = OPERATORS[name]
+        limit: tuple[object, ...] = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+        if len(limit) != op.arity or not all(
+                isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) >= -1
+                for v in limit):
+            shape = "an int" if op.arity == 1 else "a pair of ints"
+            raise ValueError(
+                f"constraints[{key!r}] must be {shape} (the largest complexity of each operand, "
+                f"-1 for any), got {value!r}"
+            )
+        limits[op.opcode] = tuple(int(v) for v in limit if isinstance(v, numbers.Integral))
+    return limits

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from ._ops import DEFAULT_OPERATORS, Operator, resolve_operators
+from ._ops import DEFAULT_OPERATORS, Operator, resolve_constraints, resolve_operators
 
 
 @dataclass
@@ -25,6 +25,10 @@ class SearchOptions:
         square cube abs inv erf``).
     operator_complexity: complexity of an operator node (default 1 each),
         e.g. ``{"exp": 2}``. Variables and constants count 1.
+    constraints: the largest complexity of each operand of an operator, as in
+        PySR: an int for a one-operand operator, a pair for a two-operand one,
+        -1 for any, e.g. ``{"pow": (-1, 1)}`` (exponents are constants or
+        features) or ``{"sin": 5}``.
     max_size: largest formula complexity searched.
     time_budget: seconds the search may run (None: no limit; then give
         ``max_evals``).
@@ -45,6 +49,7 @@ class SearchOptions:
 
     operators: Sequence[str] = DEFAULT_OPERATORS
     operator_complexity: Mapping[str, int] | None = None
+    constraints: Mapping[str, int | Sequence[int]] | None = None
     max_size: int = 30
     time_budget: float | None = 60.0
     max_evals: int | None = None
@@ -57,11 +62,13 @@ class SearchOptions:
     population_size: int = 40
     decompose: bool = True
     resolved: list[Operator] = field(default_factory=list, init=False, repr=False)
+    limits: dict[int, tuple[int, ...]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.operators, str):
             self.operators = tuple(self.operators)
         self.resolved = resolve_operators(self.operators, self.operator_complexity)
+        self.limits = resolve_constraints(self.constraints)
         self.max_size = _as_int("max_size", self.max_size, 3)
         self.batch_size = _as_int("batch_size", self.batch_size, 2)
         self.populations = _as_int("populations", self.populations, 1)
@@ -109,6 +116,7 @@ class SearchOptions:
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("resolved", None)
+        d.pop("limits", None)
         d["operators"] = list(self.operators)
         return d
 

@@ -176,7 +176,7 @@ class Search:
         self.np_rng = np.random.default_rng(self.rng.getrandbits(64))  # for index samples only
         weights = {op.opcode: op.complexity for op in options.resolved}
         self.grammar = Grammar([op.opcode for op in options.resolved], weights,
-                               targets.Xt.shape[0], options.max_size)
+                               targets.Xt.shape[0], options.max_size, options.limits)
         self.hof = HallOfFame()
         self.evals = 0
         self.generation = 0
@@ -219,7 +219,12 @@ class Search:
         g = self.grammar
         members = []
         for _ in range(self.opt.population_size):
-            f = g.random_tree(self.rng, self.rng.randrange(1, 8))
+            for _ in range(10):  # a few tries at a tree within the constraints
+                f = g.random_tree(self.rng, self.rng.randrange(1, 8))
+                if g.allowed(f):
+                    break
+            else:
+                f = g.leaf(self.rng)
             members.append(Member(f, g.size(f)))
         self._score(members)
         return Island(members)
@@ -251,11 +256,10 @@ class Search:
                 if self.rng.random() < SECOND_MUTATION:
                     child = g.mutate(child, self.rng)
             child = fold_constants(child)
-            size = g.size(child)
-            if size <= g.max_size:
+            if g.allowed(child):
                 if child.n_constants() and self.rng.random() < FIT_CHILD_CONSTANTS:
                     child, _ = optimize_constants(child, self.fit_batch, max_iter=6)
-                return Member(child, size, born=self.generation)
+                return Member(child, g.size(child), born=self.generation)
         return None
 
     def step(self) -> None:

@@ -22,6 +22,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from fractions import Fraction
 
 import numpy as np
 import sympy
@@ -247,6 +248,8 @@ class Simplifier:
             rewrites += [sympy.factor, sympy.simplify]  # thorough, but slow on large formulas
         if len(rewrites) > 1:
             rewrites.append(lambda e: _factor_separately(e, set(symbolic.values())))
+        # log(x2**c) -> c*log(x2): only right where x2 > 0, and same_direction checks that
+        rewrites.append(lambda e: sympy.expand_log(e, force=True))
         options = [expr]
         for rewrite in rewrites:
             try:
@@ -260,7 +263,7 @@ class Simplifier:
                 continue
             options.append(new if self.labels is not None else drop_exact(new))
         self._algebra_spent += time.perf_counter() - t0
-        options.sort(key=lambda e: (sympy.count_ops(e), len(str(e))))
+        options.sort(key=lambda e: (operations(e), len(str(e))))
         for e in options:
             if e == expr or self.same_direction(expr, e):
                 return e
@@ -371,13 +374,34 @@ class Simplifier:
     def _round(self, expr: sympy.Expr) -> sympy.Expr:
         def nice(x: sympy.Float) -> sympy.Expr:
             v = float(x)
-            for digits in (0, 1, 2, 3):
-                r = round(v, digits)
-                if abs(r - v) <= 1e-6 * abs(v):
-                    return sympy.nsimplify(r, rational=True) if digits <= 1 else sympy.Float(r, 6)
+
+            def close(r: float) -> bool:
+                return abs(r - v) <= 1e-6 * abs(v)
+
+            if close(math.e):  # a fitted base of exp: 2.71828**T -> exp(T)
+                return sympy.E
+            quarters = round(v / (math.pi / 2))  # a phase: cos(x2 - 3.14159) -> -cos(x2)
+            if quarters and abs(quarters) <= 4 and close(quarters * math.pi / 2):
+                return quarters * sympy.pi / 2
+            for digits in (0, 1):
+                if close(round(v, digits)):
+                    return sympy.nsimplify(round(v, digits), rational=True)
+            fraction = Fraction(v).limit_denominator(12)  # exponents such as 7/3
+            if close(float(fraction)):
+                return sympy.Rational(fraction.numerator, fraction.denominator)
+            for digits in (2, 3):
+                if close(round(v, digits)):
+                    return sympy.Float(round(v, digits), 6)
             return sympy.Float(v, 6)
 
-        return expr.xreplace({f: nice(f) for f in expr.atoms(sympy.Float)})
+        # a base whose logarithm is a short number: 0.367879**(x1*x2) -> exp(-x1*x2)
+        bases = {}
+        for p in expr.atoms(sympy.Pow):
+            if p.base.is_Float and p.base > 0 and p.base != 1:
+                log = nice(sympy.Float(math.log(p.base)))
+                if not log.is_Float:
+                    bases[p] = sympy.exp(log * p.exp)
+        return expr.xreplace(bases).xreplace({f: nice(f) for f in expr.atoms(sympy.Float)})
 
 
 class TimeUp(BaseException):
@@ -459,17 +483,18 @@ def _pull_content(e: sympy.Expr) -> sympy.Expr:
 
 
 def wrap_phases(e: sympy.Expr) -> sympy.Expr:
-    """``e`` with a constant term beyond one period in a sine's or cosine's argument
-    brought into [0, 2 pi) by whole periods: the same function, and ``sin(x5 - x6 + 3.449)``
+    """``e`` with a constant term beyond one period in a sine's, cosine's or tangent's
+    argument brought into [0, period) by whole periods: the same function, and ``sin(x5 - x6 + 3.449)``
     reads better than ``sin(x5 - x6 + 1000996.55)``, whose constant no rounding may touch."""
     def periodic(a: sympy.Expr) -> bool:
-        return isinstance(a, (sympy.sin, sympy.cos)) and a.args[0].free_symbols
+        return isinstance(a, (sympy.sin, sympy.cos, sympy.tan)) and a.args[0].free_symbols
 
     def wrap(f: sympy.Expr) -> sympy.Expr:
+        period = math.pi if isinstance(f, sympy.tan) else 2 * math.pi
         c, rest = f.args[0].as_coeff_Add()
-        if not c.is_Float or abs(float(c)) < 2 * math.pi:
+        if not c.is_Float or abs(float(c)) < period:
             return f
-        return f.func(rest + sympy.Float(float(c) % (2 * math.pi)))
+        return f.func(rest + sympy.Float(float(c) % period))
 
     return e.replace(periodic, wrap)
 
@@ -528,7 +553,23 @@ def _tolerance(loss: float) -> float:
     return max(1e-12, 1e-3 * loss)
 
 
-def _plainness(e: sympy.Expr) -> tuple[int, int, int]:
-    """Sort key: fewer operations, then fewer non-integer numbers, then shorter."""
-    odd = sum(1 for a in e.atoms(sympy.Number) if not a.is_Integer)
-    return (int(sympy.count_ops(e)), odd, len(str(e)))
+def operations(e: sympy.Expr) -> int:
+    """``sympy.count_ops``, but with a number counted as a number whether it is written as
+    a fraction or a float, and ``x**-2.0`` counted like ``x**-2`` (a power and a negation).
+    count_ops counts a division in ``3/7`` and the sign of an integer exponent only, so it
+    preferred ``x1**0.428571`` to ``x1**(3/7)``, ``0.3999999984*x1`` to ``2*x1/5`` and
+    ``x1**-11.9999999999995`` to ``x1**-12``. A power of a float, ``c**T``, counts as
+    ``exp(log(c)*T)`` does (one more), so that ``exp(-x1*x2)`` can win over ``0.367879**(x1*x2)``."""
+    fractions = {r: sympy.Float(r) for r in e.atoms(sympy.Rational) if not r.is_Integer}
+    negative = sum(1 for p in e.atoms(sympy.Pow) if p.exp.is_Float and p.exp < 0)
+    float_bases = sum(1 for p in e.atoms(sympy.Pow) if p.base.is_Float)
+    return int(sympy.count_ops(e.xreplace(fractions))) + negative + float_bases
+
+
+def _plainness(e: sympy.Expr) -> tuple[int, int, int, int]:
+    """Sort key: fewer operations, then fewer floats, then fewer fractions, then shorter
+    (``(x1 - x2)**2/(2*x3**2)`` before ``0.5*(x1 - x2)**2/x3**2``)."""
+    numbers = e.atoms(sympy.Number)
+    floats = sum(1 for a in numbers if a.is_Float)
+    fractions = sum(1 for a in numbers if a.is_Rational and not a.is_Integer)
+    return (operations(e), floats, fractions, len(str(e)))

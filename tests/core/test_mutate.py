@@ -41,3 +41,19 @@ def test_echo_repeats_a_subtree_over_other_features() -> None:
     # the whole product, joined to a copy over shifted features, is among the results
     assert "x1*x2 + x2*x3" in seen or "x1*x2 + x3*x4" in seen
     assert all(len(s) > 0 for s in seen)
+
+
+def test_constraints_bound_the_size_of_an_operand() -> None:
+    ops = OPS + [OPERATORS["pow"].opcode]
+    pow_, sin = OPERATORS["pow"].opcode, OPERATORS["sin"].opcode
+    g = Grammar(ops, {sin: 2}, len(NAMES), 12, limits={pow_: (-1, 1), sin: (3,)})
+
+    def allowed(text: str) -> bool:
+        return g.allowed(Formula.from_sympy(sympy.sympify(text, evaluate=False), NAMES))
+
+    assert allowed("(x1 + x2*x3)**x4") and allowed("x1**2.5") and allowed("sin(x1*x2)")
+    assert not allowed("x1**(x2 + 1)")  # an exponent of complexity 3
+    assert not allowed("sin(x1*x2 + x3)")  # an argument of complexity 5
+    assert allowed("sin(x1)*sin(x2)*sin(x3)") and not allowed("sin(x1)*sin(x2)*sin(x3)*x4")  # 13 > 12
+    free = Grammar(ops, {}, len(NAMES), 30)
+    assert free.allowed(Formula.from_sympy(sympy.sympify("x1**(x2 + 1)"), NAMES))

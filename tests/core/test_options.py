@@ -27,7 +27,7 @@ def test_unknown_names_are_rejected_with_the_valid_list():
 
 def test_names_are_the_documented_ones():
     assert SearchOptions.names() == [
-        "operators", "operator_complexity", "max_size", "time_budget", "max_evals",
+        "operators", "operator_complexity", "constraints", "max_size", "time_budget", "max_evals",
         "early_stop", "seed", "n_jobs", "batch_size", "progress", "populations",
         "population_size", "decompose",
     ]
@@ -56,6 +56,10 @@ def test_names_are_the_documented_ones():
         ({"operator_complexity": {"gamma": 2}}, ValueError, r"operator_complexity: unknown operator"),
         ({"operator_complexity": {"exp": 0}}, ValueError,
          r"operator_complexity\['exp'\] must be >= 1"),
+        ({"constraints": {"gamma": 1}}, ValueError, r"constraints: unknown operator 'gamma'"),
+        ({"constraints": {"pow": 1}}, ValueError, r"constraints\['pow'\] must be a pair of ints"),
+        ({"constraints": {"sin": (1, 2)}}, ValueError, r"constraints\['sin'\] must be an int"),
+        ({"constraints": {"pow": (-2, 1)}}, ValueError, r"-1 for any\), got \(-2, 1\)"),
     ],
 )
 def test_bad_values_are_rejected_by_name(kwargs, error, message):
@@ -85,9 +89,10 @@ def test_no_time_limit_with_an_evaluation_budget():
 
 def test_as_dict_round_trip():
     options = SearchOptions(operators=["+", "*", "cos"], max_size=12, time_budget=5.0, seed=3,
-                            operator_complexity={"cos": 2})
+                            operator_complexity={"cos": 2}, constraints={"^": [-1, 1], "cos": 4})
     data = options.as_dict()
-    assert data["operators"] == ["+", "*", "cos"] and "resolved" not in data
+    assert data["operators"] == ["+", "*", "cos"] and "resolved" not in data and "limits" not in data
+    assert options.limits == {OPERATORS["pow"].opcode: (-1, 1), OPERATORS["cos"].opcode: (4,)}
     again = SearchOptions.from_kwargs(data)
     assert again == options
     assert [op.complexity for op in again.resolved] == [1, 1, 2]

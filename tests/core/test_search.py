@@ -70,6 +70,25 @@ def test_operators_restrict_the_formulas() -> None:
         assert not c.expr.has(sympy.sin, sympy.exp, sympy.cos)
 
 
+def test_constraints_hold_for_every_formula_the_search_makes() -> None:
+    from neuroninterp._options import SearchOptions
+    from neuroninterp._search import Search, Targets
+
+    targets = Targets.from_gradient_set(EXPERIMENTS[1].gradient_set(200, seed=0))
+    free, bound = (Search(targets, SearchOptions(operators=["+", "*", "pow", "exp"], n_jobs=1,
+                                                 seed=0, constraints=c), 0, 2)
+                   for c in (None, {"pow": (-1, 1), "exp": 3}))
+    for _ in range(30):
+        free.step()
+        bound.step()
+
+    def members(search: Search) -> list:
+        return [m.formula for island in search.islands for m in island.members]
+
+    assert all(bound.grammar.allowed(f) for f in members(bound))
+    assert not all(bound.grammar.allowed(f) for f in members(free))  # the constraint bites
+
+
 def test_choice_is_the_elbow() -> None:
     names = ["x1", "x2"]
     mk = lambda text, size, loss: ni.Candidate.from_string(text, names, size, loss)  # noqa: E731

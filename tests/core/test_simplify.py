@@ -225,6 +225,39 @@ def test_phases_are_brought_into_one_period_without_changing_the_function() -> N
                for a in tidied.atoms(sympy.sin, sympy.cos))
 
 
+def test_a_tangent_phase_is_wrapped_by_its_own_period() -> None:
+    from neuroninterp._simplify import wrap_phases
+
+    found = parse("tan(x1 + 7.0) + sin(x2 + 7.0)")
+    wrapped = wrap_phases(found)
+    (tan,) = wrapped.atoms(sympy.tan)
+    assert float(tan.args[0].as_coeff_Add()[0]) == pytest.approx(7.0 - 2 * np.pi)  # 7 - 2 pi < pi
+    X = np.random.default_rng(1).uniform(0, 0.5, (50, 3))
+    values = [sympy.lambdify([x1, x2, x3], e)(*X.T) for e in (found, wrapped)]
+    np.testing.assert_allclose(values[0], values[1], atol=1e-9)
+
+
+@pytest.mark.parametrize("found, truth, expected", [
+    # a fitted base of e is the exponential
+    ("x1/2.71828182845**(x2/x3)", "x1*exp(-x2/x3)", "x1*exp(-x2/x3)"),
+    # count_ops sees no sign in a float exponent: the rounded -12 must not lose on that
+    ("x2*x1**(-11.9999999999995) + x3", "x2/x1**12 + x3", "x2/x1**12 + x3"),
+    # log(x**c) -> c*log(x) where x > 0
+    ("x1 - log(x1) + log(x2**(-2.0))", "x1 - log(x1) - 2*log(x2)", "x1 - log(x1) - 2*log(x2)"),
+    # exponents that are fractions with small denominators
+    ("x1**0.428571428571*x2", "x1**(3/7)*x2", "x1**(3/7)*x2"),
+    # a fraction reads better than the float it equals
+    ("-log(x3) - 0.5000000001*(x1 - x2)**2/x3**2", "-log(x3) - (x1 - x2)**2/(2*x3**2)",
+     "-log(x3) - (x1 - x2)**2/(2*x3**2)"),
+    # a fitted base whose logarithm is -1, and a phase of pi (then -1/T reads shorter)
+    ("0.367879441171442**(x1*x2)*x3", "exp(-x1*x2)*x3", "x3*exp(-x1*x2)"),
+    ("(x3*cos(x2 - 3.14159265358979) - 1)/x1", "-(x3*cos(x2) + 1)/x1", "x1/(x3*cos(x2) + 1)"),
+])
+def test_fitted_constants_become_the_numbers_they_stand_for(found, truth, expected) -> None:
+    simp = simplifier_for(truth)
+    assert simp.simplest(parse(found)) == parse(expected)
+
+
 def test_functions_in_their_taylor_regime_give_way_to_the_polynomial() -> None:
     simp = simplifier_for("x1**2 + 2*x2**2")
     approximant = parse("-sin(0.002*x1 + 1.5707963267949) - 2*sin(0.002*x2 + 1.5707963267949)")
