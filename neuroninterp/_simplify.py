@@ -37,6 +37,7 @@ REWRITE_SECONDS = 5.0  # one sympy rewrite is stopped after this long (where a t
 SIMPLIFY_SECONDS = 40.0  # per Simplifier: after this much time in simplest(), formulas stay as found
 UNTAYLOR_BELOW = 1e-4  # untaylor only near-exact formulas (approximants of an exact one)
 TAYLOR_SPREAD = 1.0  # untaylor: largest spread of a function's argument (relative for log, powers)
+REFIT_MAX_CONSTANTS = 15  # refit leaves longer forms alone: a fit of hundreds ran for minutes
 TAYLOR_ACCURACY = 1e-3  # untaylor's first try: largest error of the quadratic, share of the range
 
 
@@ -176,6 +177,8 @@ class Simplifier:
         try:
             f = Formula.from_sympy(expr, self.names)
         except (ValueError, TypeError):
+            return expr
+        if f.n_constants() > REFIT_MAX_CONSTANTS:  # an expanded polynomial: never the plainest form
             return expr
         targets = Targets(np.ascontiguousarray(self.X.T), np.ascontiguousarray(self.U.T),
                           np.ones(len(self.X), dtype=bool))

@@ -225,6 +225,15 @@ def test_phases_are_brought_into_one_period_without_changing_the_function() -> N
                for a in tidied.atoms(sympy.sin, sympy.cos))
 
 
+def test_refit_leaves_a_form_with_many_constants_alone() -> None:
+    # an expanded polynomial from untaylor: fitting hundreds of constants once ran for minutes
+    simp = simplifier_for("x1**2 + 2*x2**2")
+    few = parse("1.1*x1**2 + 1.9*x2**2")
+    many = sum((1 + k / 10) * x1**k * x2 for k in range(1, 40)) + parse("1.1*x1**2 + 1.9*x2**2")
+    assert simp.refit(few) != few  # fitted: the constants move towards 1 and 2
+    assert simp.refit(many) is many
+
+
 def test_a_tangent_phase_is_wrapped_by_its_own_period() -> None:
     from neuroninterp._simplify import wrap_phases
 
