@@ -299,6 +299,11 @@ class Simplifier:
                     e.could_extract_minus_sign() and sympy.count_ops(flipped) <= sympy.count_ops(e))
                     ) and self._one_signed(e):
                 yield flipped
+            # a product of exponentials is the exponential of a sum, monotone in the sum:
+            # 0.243228**cos(x2)*2.02765**(x1**2) -> -1.41366*cos(x2) + 0.706856*x1**2
+            powers = [_exponent(f) for f in e.args if f.free_symbols]
+            if len(powers) > 1 and all(p is not None for p in powers):
+                yield sympy.Add(*powers)
         if e.is_Pow:
             base, ex = e.args
             if ex.is_Number:
@@ -446,6 +451,15 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         b = b / np.max(np.abs(b), axis=1, keepdims=True)
         cos = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
     return np.clip(cos, -1.0, 1.0)
+
+
+def _exponent(e: sympy.Expr) -> sympy.Expr | None:
+    """``T`` for ``exp(T)``, ``T*log(c)`` for ``c**T`` with a positive number ``c``, else None."""
+    if isinstance(e, sympy.exp):
+        return e.args[0]
+    if e.is_Pow and e.base.is_Number and e.base.is_positive:
+        return e.exp * sympy.log(e.base)
+    return None
 
 
 def drop_exact(e: sympy.Expr) -> sympy.Expr:

@@ -76,6 +76,17 @@ def test_orientation_is_kept(wrapped: str, oriented: str) -> None:
     assert simp.loss(result) < 1e-12  # same direction field, same sign
 
 
+def test_a_product_of_exponentials_is_peeled_without_sympy() -> None:
+    # exp(0.7*x1**2 - 1.4*cos(x2)) as the search writes it; once the front has used up its
+    # sympy time (algebra_seconds), only the numerical peeling can find the sum inside
+    wrapped = parse("0.2465969639416065**cos(x2)*2.0137527074704766**(x1**2)")
+    simp = simplifier_for(str(wrapped))
+    simp.algebra_seconds = 0.0
+    result = simp.simplest(wrapped)
+    assert result == parse("x1**2 - 2*cos(x2)")
+    assert simp.loss(result) < 1e-12
+
+
 def test_square_of_a_sign_changing_argument_is_kept() -> None:
     # (x1 - 1)^2 is not monotone in x1 - 1 on [0.2, 1.5): it must not be peeled.
     simp = simplifier_for("(x1 - 1)**2 + x2")
