@@ -391,6 +391,8 @@ class Simplifier:
             quarters = round(v / (math.pi / 2))  # a phase: cos(x2 - 3.14159) -> -cos(x2)
             if quarters and abs(quarters) <= 4 and close(quarters * math.pi / 2):
                 return quarters * sympy.pi / 2
+            if abs(v) >= 1e6:  # within 1e-6 of an integer whatever it is: a scale, pulled out later
+                return sympy.Float(v, 6)
             for digits in (0, 1):
                 if close(round(v, digits)):
                     return sympy.nsimplify(round(v, digits), rational=True)

@@ -245,6 +245,15 @@ def test_refit_leaves_a_form_with_many_constants_alone() -> None:
     assert simp.refit(many) is many
 
 
+def test_a_large_scale_is_not_rounded_into_long_integers() -> None:
+    # any number above 1e6 is within 1e-6 of an integer; rounding made the relativistic mass
+    # read (929277288906*x2**2/x3**2 - 929277288910)/x1**2 in a benchmark run
+    simp = simplifier_for("(x2**2/x3**2 - 1)/x1**2")
+    tidied = simp.tidy_constants(parse("(929277288906.3*x2**2/x3**2 - 929277288910.1)/x1**2"))
+    assert not any(n.is_Integer and abs(n) > 1e6 for n in tidied.atoms(sympy.Number))
+    assert simp.simplest(tidied) == parse("(x2**2/x3**2 - 1)/x1**2")
+
+
 def test_a_tangent_phase_is_wrapped_by_its_own_period() -> None:
     from neuroninterp._simplify import wrap_phases
 
