@@ -101,6 +101,12 @@ def operator_names() -> list[str]:
     return list(OPERATORS)
 
 
+def _canonical(raw: object) -> str:
+    """An operator's name as the table spells it: trimmed, lower case, aliases resolved."""
+    name = str(raw).strip().lower()
+    return ALIASES.get(name, name)
+
+
 def resolve_operators(
     names: Iterable[str], complexity: Mapping[str, int] | None = None
 ) -> list[Operator]:
@@ -113,7 +119,7 @@ def resolve_operators(
         raise TypeError(f"operators must be a list of names, got the string {names!r}")
     ops: list[Operator] = []
     for raw in names:
-        name = ALIASES.get(str(raw).strip().lower(), str(raw).strip().lower())
+        name = _canonical(raw)
         if name not in OPERATORS:
             raise ValueError(
                 f"operators: unknown operator {raw!r}; valid ones are {operator_names()}"
@@ -155,18 +161,17 @@ def resolve_constraints(
     """
     limits: dict[int, tuple[int, ...]] = {}
     for key, value in (constraints or {}).items():
-        name = ALIASES.get(str(key).strip().lower(), str(key).strip().lower())
+        name = _canonical(key)
         if name not in OPERATORS:
             raise ValueError(f"constraints: unknown operator {key!r}; valid ones are {operator_names()}")
         op = OPERATORS[name]
-        limit: tuple[object, ...] = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-        if len(limit) != op.arity or not all(
-                isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) >= -1
-                for v in limit):
+        given = value if isinstance(value, (tuple, list)) else [value]
+        limit = tuple(int(v) for v in given if isinstance(v, numbers.Integral) and not isinstance(v, bool))
+        if len(limit) != len(given) or len(limit) != op.arity or min(limit) < -1:
             shape = "an int" if op.arity == 1 else "a pair of ints"
             raise ValueError(
                 f"constraints[{key!r}] must be {shape} (the largest complexity of each operand, "
                 f"-1 for any), got {value!r}"
             )
-        limits[op.opcode] = tuple(int(v) for v in limit if isinstance(v, numbers.Integral))
+        limits[op.opcode] = limit
     return limits
