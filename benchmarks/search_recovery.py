@@ -93,6 +93,31 @@ HELD_OUT = {number: Experiment(number, truth, None, domain, note) for number, tr
      "an orbit equation"),
 ]}
 
+FRESH = {number: Experiment(number, truth, None, domain, note) for number, truth, domain, note in [
+    (301, "x1**2*(x2 - x3)/x4", ((0.5, 2), (2, 3), (0.5, 1.5), (0.5, 2)), "Stokes terminal velocity"),
+    (302, "x1 + x2**2/2 + 9.81*x3", ((0, 1), (-1, 1), (0, 0.2)), "Bernoulli head"),
+    (303, "1/x1**2 - 1/x2**2", ((1, 2), (2, 4)), "Rydberg formula"),
+    (304, "exp(-x1/x2)/x1", ((0.5, 2),) * 2, "Yukawa potential"),
+    (305, "x1*sqrt(1 + (x2/x3)**2)", ((0.5, 2),) * 3, "Gaussian beam width"),
+    (306, "x1 - (1 - x1)/x2", ((0.1, 0.9), (0.5, 3)), "Kelly fraction"),
+    (307, "sqrt(x1**2*x2**2 + x3**2)", ((0.5, 2),) * 3, "relativistic energy"),
+    (308, "x1*x2/(x3*(1 + x4/x5) + x2)", ((0.5, 2),) * 5, "competitive inhibition"),
+    (309, "x1*cos(x2)**2", ((0.5, 2), (0, 1.2)), "Malus's law"),
+    (310, "x1*x2**4/x3", ((0.5, 2),) * 3, "Poiseuille flow"),
+    (311, "x1*exp(-x2*exp(-x3*x4))", ((0.5, 2), (0.5, 2), (0.5, 2), (0, 3)), "Gompertz growth"),
+    (312, "(x1 + x2)/(1 + x1*x2)", ((-0.9, 0.9),) * 2, "relativistic velocity addition"),
+    (313, "x1*exp(-x1/2)*cos(x2)", ((0.5, 3), (0, 1.5)), "hydrogen 2p orbital"),
+    (314, "x1 + x2*log(x3)", ((-1, 1), (0.5, 2), (0.5, 3)), "chemical potential"),
+    (315, "1/((x1**2 - x2**2)**2 + (x1*x3)**2)", ((0.5, 2), (0.5, 2), (0.2, 1)),
+     "resonance curve"),
+    (316, "x1*x2**2/(x2**2 + x3**2)**1.5", ((0.5, 2),) * 3, "field on a loop's axis"),
+    (317, "exp(-(x1 - 1)**2 - x2**2) + exp(-(x1 + 1)**2 - x2**2)", ((-2, 2), (-1, 1)),
+     "two-bump density"),
+    (318, "x1*(exp(x2/x3) - 1)", ((0.5, 2), (0, 1), (0.5, 2)), "diode current"),
+    (319, "(x1 - 1)*(1/x2 - 1/x3)", ((1.2, 2), (0.5, 1), (1.5, 3)), "lensmaker's equation"),
+    (320, "((x1 - x2)/(x1 + x2))**2", ((1, 2), (2, 3)), "Fresnel reflectance"),
+]}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -101,6 +126,8 @@ def main() -> None:
     parser.add_argument("--other", action="store_true", help="the formulas from outside the paper")
     parser.add_argument("--held-out", action="store_true",
                         help="twenty more formulas, written down before their first run")
+    parser.add_argument("--fresh", action="store_true",
+                        help="twenty more, written down before their first run, with every operator")
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. N-1")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--points", type=int, default=1000)
@@ -113,7 +140,7 @@ def main() -> None:
                         help='search constraints as JSON, e.g. \'{"pow": [-1, 1]}\'')
     args = parser.parse_args()
     cosine = 0.999 if args.noise else 0.9999
-    cases = HELD_OUT if args.held_out else {**OTHER, **WIDE} if args.other else EXPERIMENTS
+    cases = FRESH if args.fresh else HELD_OUT if args.held_out else {**OTHER, **WIDE} if args.other else EXPERIMENTS
     numbers = args.experiments or (sorted(cases) if cases is not EXPERIMENTS else [1, 2, 3, 4, 5, 6])
     given = operator_names() if args.operators == ["all"] else args.operators
 
@@ -121,7 +148,7 @@ def main() -> None:
         if given or cases is EXPERIMENTS:
             return given
         return (HELD_OUT_OPERATORS if number in HELD_OUT else OTHER_OPERATORS if number in OTHER
-                else operator_names())
+                else operator_names())  # WIDE and FRESH: every operator
 
     print(f"# search recovery: {args.points} points, time_budget={args.time_budget:g} s, "
           f"noise={args.noise:g}, cosine >= {cosine}, n_jobs={args.n_jobs or 'all cores'}, "

@@ -586,9 +586,13 @@ def operations(e: sympy.Expr) -> int:
 
 
 def _plainness(e: sympy.Expr) -> tuple[int, int, int, int]:
-    """Sort key: fewer operations, then fewer floats, then fewer fractions, then shorter
-    (``(x1 - x2)**2/(2*x3**2)`` before ``0.5*(x1 - x2)**2/x3**2``)."""
+    """Sort key: fewer operations and floats, then fewer floats, then fewer fractions, then
+    shorter (``(x1 - x2)**2/(2*x3**2)`` before ``0.5*(x1 - x2)**2/x3**2``). A float is a
+    number the reader has to take in, and it counts like an operation: rounding a constant
+    can make sympy write out more operations (``sin(atan(u) + 1.5707963)`` becomes
+    ``sqrt(u**2 + 1)``, ``(x3/x2)**2.0`` becomes ``x3**2/x2**2``), and that should not keep
+    the float."""
     numbers = e.atoms(sympy.Number)
     floats = sum(1 for a in numbers if a.is_Float)
     fractions = sum(1 for a in numbers if a.is_Rational and not a.is_Integer)
-    return (operations(e), floats, fractions, len(str(e)))
+    return (operations(e) + floats, floats, fractions, len(str(e)))

@@ -281,6 +281,11 @@ def test_a_tangent_phase_is_wrapped_by_its_own_period() -> None:
     # a fitted base whose logarithm is -1, and a phase of pi (then -1/T reads shorter)
     ("0.367879441171442**(x1*x2)*x3", "exp(-x1*x2)*x3", "x3*exp(-x1*x2)"),
     ("(x3*cos(x2 - 3.14159265358979) - 1)/x1", "-(x3*cos(x2) + 1)/x1", "x1/(x3*cos(x2) + 1)"),
+    # rounded, sympy writes these out with more operations: the floats still go
+    ("x1/sin(atan(x2/x3) + 1.5707963267949)", "x1*sqrt(1 + (x2/x3)**2)", "x1*sqrt(x2**2/x3**2 + 1)"),
+    ("-(x2/x1)**0.666666666666666*((x3/x2)**2.0 + 1)", "x1*x2**2/(x2**2 + x3**2)**1.5",
+     "-(x2/x1)**(2/3)*(1 + x3**2/x2**2)"),
+    ("0.135335283236611**(x1/x2)/x1**2", "exp(-x1/x2)/x1", "exp(-2*x1/x2)/x1**2"),
 ])
 def test_fitted_constants_become_the_numbers_they_stand_for(found, truth, expected) -> None:
     simp = simplifier_for(truth)
