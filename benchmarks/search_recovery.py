@@ -140,7 +140,8 @@ def main() -> None:
                         help='search constraints as JSON, e.g. \'{"pow": [-1, 1]}\'')
     args = parser.parse_args()
     cosine = 0.999 if args.noise else 0.9999
-    cases = FRESH if args.fresh else HELD_OUT if args.held_out else {**OTHER, **WIDE} if args.other else EXPERIMENTS
+    cases = (FRESH if args.fresh else HELD_OUT if args.held_out
+             else {**OTHER, **WIDE} if args.other else EXPERIMENTS)
     numbers = args.experiments or (sorted(cases) if cases is not EXPERIMENTS else [1, 2, 3, 4, 5, 6])
     given = operator_names() if args.operators == ["all"] else args.operators
 

@@ -187,9 +187,11 @@ class Simplifier:
 
     def untaylor(self, expr: sympy.Expr, accuracy: float | None = None) -> sympy.Expr:
         """Replace each function whose argument barely varies over the points by its
-        quadratic Taylor polynomial around the argument's mean (innermost first).
-        With ``accuracy``, only where the polynomial's largest error over the points is at
-        most that share of the function's range there."""
+        quadratic Taylor polynomial around the argument's mean, and each function whose
+        argument sits in a limit (``limit_form``) by its form there (innermost first).
+        With ``accuracy``, a polynomial only where its largest error over the points is at
+        most that share of the function's range there; a limit's form is always held to
+        that (``TAYLOR_ACCURACY`` by default)."""
         if expr.is_Atom or not expr.free_symbols:
             return expr
         args = [self.untaylor(a, accuracy) for a in expr.args]
@@ -200,33 +202,27 @@ class Simplifier:
             relative = isinstance(expr, sympy.log)
         elif expr.is_Pow and expr.exp.is_Number and not (expr.exp.is_Integer and expr.exp > 0):
             arg, shape, relative = args[0], t**expr.exp, True
+        elif expr.is_Pow and expr.base.is_Number and expr.base.is_positive:  # c**T = exp(T*log(c))
+            arg, shape, relative = args[1] * sympy.log(expr.base), sympy.exp(t), False
         else:
             return rebuilt
         v = self.values(arg)
         if v is None or not np.all(np.isfinite(v)):
             return rebuilt
-        a0 = float(np.mean(v))
-        spread = float(np.max(np.abs(v - a0)))
-        if spread > TAYLOR_SPREAD * (abs(a0) if relative else 1.0):
-            return rebuilt
-        try:  # (not real where a0 is outside the function's domain: asin(1.2))
-            c = [float(sympy.diff(shape, t, k).subs(t, a0)) / math.factorial(k) for k in range(3)]
-        except TypeError:
-            return rebuilt
-        if not all(math.isfinite(ck) for ck in c):
-            return rebuilt
-        if abs(c[2]) * spread < 1e-4 * abs(c[1]):
-            c[2] = 0.0  # a linear stretch (exp(1e-5*u)): its square would only add noise
-        if accuracy is not None:
-            exact = self.values(rebuilt)
-            if exact is None:
-                return rebuilt
-            with np.errstate(all="ignore"):
-                error = np.max(np.abs(exact - (c[0] + c[1] * (v - a0) + c[2] * (v - a0) ** 2)))
-            if not error <= accuracy * np.ptp(exact):
-                return rebuilt
-        u = arg - sympy.Float(a0)
-        return sympy.Float(c[0]) + sympy.Float(c[1]) * u + sympy.Float(c[2]) * u**2
+        for form, limit in ((_taylor(shape, t, arg, v, relative), accuracy),
+                            (limit_form(shape, t, arg, v), accuracy or TAYLOR_ACCURACY)):
+            if form is not None and (limit is None or self._close(rebuilt, form, limit)):
+                return form
+        return rebuilt
+
+    def _close(self, exact: sympy.Expr, approximation: sympy.Expr, accuracy: float) -> bool:
+        """The largest difference of the two over the points is at most ``accuracy`` times
+        the range of ``exact``."""
+        a, b = self.values(exact), self.values(approximation)
+        if a is None or b is None:
+            return False
+        with np.errstate(all="ignore"):
+            return bool(np.max(np.abs(a - b)) <= accuracy * np.ptp(a))
 
     def algebra(self, expr: sympy.Expr, thorough: bool = True) -> sympy.Expr:
         """The shortest of a few sympy rewrites that keeps the gradient direction.
@@ -290,8 +286,11 @@ class Simplifier:
                 yield sympy.Add(*[t for t in e.args if t.free_symbols])
         if e.is_Mul:
             coeff, rest = e.as_coeff_Mul()
-            if coeff.is_Number and coeff != 1 and coeff != -1:
-                yield sympy.sign(coeff) * rest
+            if coeff.is_Number and coeff != 1:
+                if coeff != -1:
+                    yield sympy.sign(coeff) * rest
+                # what peels off the rest peels off the product: -asinh(T) -> -T
+                yield from (sympy.sign(coeff) * r for r in self._peel(rest))
             # factors that are one-signed functions of the points would change magnitude only
             # if they were constants; non-constant factors are kept.
             flipped = -1 / e  # increasing in e where e keeps one sign: -D/(x1*x2) -> x1*x2/D
@@ -453,6 +452,55 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         b = b / np.max(np.abs(b), axis=1, keepdims=True)
         cos = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
     return np.clip(cos, -1.0, 1.0)
+
+
+def _taylor(shape: sympy.Expr, t: sympy.Symbol, arg: sympy.Expr, v: np.ndarray,
+            relative: bool) -> sympy.Expr | None:
+    """The quadratic Taylor polynomial of ``shape`` (a function of ``t``) around the mean of
+    ``arg``'s values ``v``, or None where they spread too far (``TAYLOR_SPREAD``) or ``shape``
+    has no real value there (``asin(1.2)``)."""
+    a0 = float(np.mean(v))
+    spread = float(np.max(np.abs(v - a0)))
+    if spread > TAYLOR_SPREAD * (abs(a0) if relative else 1.0):
+        return None
+    try:
+        c = [float(sympy.diff(shape, t, k).subs(t, a0)) / math.factorial(k) for k in range(3)]
+    except TypeError:
+        return None
+    if not all(math.isfinite(ck) for ck in c):
+        return None
+    if abs(c[2]) * spread < 1e-4 * abs(c[1]):
+        c[2] = 0.0  # a linear stretch (exp(1e-5*u)): its square would only add noise
+    u = arg - sympy.Float(a0)
+    return sympy.Float(c[0]) + sympy.Float(c[1]) * u + sympy.Float(c[2]) * u**2
+
+
+def limit_form(shape: sympy.Expr, t: sympy.Symbol, arg: sympy.Expr,
+               v: np.ndarray) -> sympy.Expr | None:
+    """What ``shape`` (a function of ``t``) becomes where ``arg``'s values ``v`` sit in one of
+    its limits, or None. The search reaches formulas through these as readily as through
+    Taylor polynomials: ``asinh(3e6*x1)`` is ``log(x1)`` plus a constant, ``tan(u + 1.5707963)``
+    with a tiny ``u`` is ``-1/u``, ``x2**1.8e-8`` is ``1 + 1.8e-8*log(x2)``. Whether the form is
+    close enough on the points is the caller's check."""
+    sign = 1 if np.all(v > 0) else -1 if np.all(v < 0) else 0
+    f = shape.func
+    if shape.is_Pow and sign > 0:  # a tiny exponent: t**d = exp(d*log(t)) ~ 1 + d*log(t)
+        return 1 + shape.exp * sympy.log(arg)
+    if not sign:
+        return None
+    if f is sympy.tan:  # next to a pole p: tan(t) ~ -1/(t - p)
+        poles = np.round(v / math.pi - 0.5)
+        if np.ptp(poles) > 0:
+            return None
+        return -1 / (arg - sympy.Float((poles[0] + 0.5) * math.pi))
+    large = {
+        sympy.asinh: sign * sympy.log(2 * sign * arg),
+        sympy.acosh: sympy.log(2 * arg),
+        sympy.sinh: sign * sympy.exp(sign * arg) / 2,
+        sympy.cosh: sympy.exp(sign * arg) / 2,
+        sympy.atan: sign * sympy.pi / 2 - 1 / arg,
+    }
+    return large.get(f)
 
 
 def _exponent(e: sympy.Expr) -> sympy.Expr | None:

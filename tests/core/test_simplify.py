@@ -299,6 +299,29 @@ def test_functions_in_their_taylor_regime_give_way_to_the_polynomial() -> None:
     assert simp.simplest(approximant) == parse("x1**2 + 2*x2**2")
 
 
+@pytest.mark.parametrize("found, truth, expected", [
+    # asinh of a large argument is a logarithm (the Yukawa potential exp(-x1/x2)/x1, flipped)
+    ("x2/(x1 + x2*asinh(3.21481e+6*x1))", "exp(-x1/x2)/x1", "x2/(x1 + x2*log(x1))"),
+    # tan next to its pole is -1/u, and asinh of that a logarithm (a hydrogen orbital's log)
+    ("-0.500000000001*x1 + log(x1) + 0.999999998908*asinh(tan(7.35970559233406e-5*cos(x2)"
+     " + 1.57079632679487))", "x1*exp(-x1/2)*cos(x2)", "-x1/2 + log(x1) + log(cos(x2))"),
+    # a tiny power is 1 + d*log: the Lotka-Volterra invariant
+    ("x1 + 1.13786e+8/x2**1.75769e-8 + x2 - log(x1)", "x1 - log(x1) + x2 - 2*log(x2)",
+     "x1 + x2 - log(x1) - 2*log(x2)"),
+    # a number to a tiny power is in the Taylor regime of exp: the law of cosines
+    ("5.61807e+6**(x1*x2*(1.32121e-8*sin(x3/2)**2 - 6.60603e-9))*(x1**2 + 1.94803e+7) + x2**2",
+     "sqrt(x1**2 + x2**2 - 2*x1*x2*cos(x3))", "x1**2 + 4*x1*x2*sin(x3/2)**2 - 2*x1*x2 + x2**2"),
+    # a negated monotone function is peeled like the function: -asinh(T) -> -T
+    ("-asinh(x1**2*x3**2 + (x1 - x2)**2*(x1 + x2)**2)", "1/((x1**2 - x2**2)**2 + (x1*x3)**2)",
+     "-x1**2*x3**2 - (x1 - x2)**2*(x1 + x2)**2"),
+])
+def test_functions_in_a_limit_give_way_to_their_form_there(found, truth, expected) -> None:
+    simp = simplifier_for(truth)
+    result = simp.simplest(parse(found))
+    assert result == parse(expected)
+    assert simp.loss(result) < 1e-12
+
+
 def test_flipping_to_minus_one_over_t_does_not_put_a_pole_inside_the_data() -> None:
     # -1/T points along T, but where T changes sign over the points it has a pole there and
     # orders the points unlike T. This sum (the normal density's exponent, from a Taylor
