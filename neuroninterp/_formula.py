@@ -197,6 +197,10 @@ class Formula:
             elif e.func in _UNARY:
                 emit(_UNARY[e.func])
                 walk(e.args[0])
+            elif isinstance(e, sympy.re):
+                # sympy writes Abs(exp(z)) as exp(re(z)) where it cannot tell that z is real
+                # (asinh of a real): every value computed here is real, so re is the identity
+                walk(e.args[0])
             else:
                 raise ValueError(
                     f"cannot compile {e} (operator {e.func.__name__} is not supported)"

@@ -174,7 +174,10 @@ def simplified_front(entries: list, names: list[str], simp: Simplifier,
             before = full.loss(found)
             if before < loss or not math.isfinite(loss):
                 expr, loss = found, before
-        size = len(Formula.from_sympy(expr, names).code)
+        try:
+            size = len(Formula.from_sympy(expr, names).code)
+        except (ValueError, TypeError):  # written with a function the evaluator lacks: left out
+            continue
         cands.append(Candidate(expr, size, loss, list(names)))
     cands.sort(key=lambda c: (c.complexity, c.loss))
     front: list[Candidate] = []

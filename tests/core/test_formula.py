@@ -223,6 +223,20 @@ def test_abs_of_a_product_with_abs_inside_converts_without_a_nested_abs():
     assert Formula.from_sympy(expr, NAMES).to_sympy(NAMES) == expr
 
 
+def test_abs_of_an_exponential_round_trips_through_sympys_real_part():
+    """sympy writes Abs(exp(z)) as exp(re(z)) where it cannot tell that z is real (asinh of a
+    real): the search found such a formula, and compiling it back stopped a benchmark run."""
+    abs_, exp_, asinh_, div, square = (OPERATORS[n].opcode for n in ("abs", "exp", "asinh", "/",
+                                                                      "square"))
+    f = Formula([abs_, exp_, asinh_, div, square, VAR, VAR], [0, 0, 0, 0, 0, 0, 1], [0.0] * 7)
+    expr = f.to_sympy(NAMES)
+    assert expr.has(sympy.re)
+    X = np.random.default_rng(0).uniform(-2, 2, (50, D))
+    v1, g1 = f.evaluate(X)
+    v2, g2 = Formula.from_sympy(expr, NAMES).evaluate(X)
+    assert np.allclose(v1, v2) and np.allclose(g1, g2)
+
+
 def test_feature_names_decide_the_variables():
     f = Formula.from_sympy("b - a", ["a", "b"])
     _, grads = f.evaluate(np.array([[5.0, 7.0]]))
