@@ -147,7 +147,8 @@ def test_sympy_round_trip(f, X):
     assume(not any(a.is_number and sympy.im(a.evalf()) != 0 for a in sympy.preorder_traversal(expr)))
     again = Formula.from_sympy(expr, NAMES)
     expr2 = again.to_sympy(NAMES)
-    if _numbers_are_single_nodes(expr):
+    # (exp(re(z)), sympy's Abs(exp(z)), comes back as exp(z): the second branch covers it)
+    if _numbers_are_single_nodes(expr) and not expr.has(sympy.re):
         event("exact round trip")
         assert expr2 == expr, (f, expr, expr2)
     else:  # sympy folded numbers into forms a node stores as a float: one more trip is stable
