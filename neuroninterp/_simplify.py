@@ -188,7 +188,7 @@ class Simplifier:
     def untaylor(self, expr: sympy.Expr, accuracy: float | None = None) -> sympy.Expr:
         """Replace each function whose argument barely varies over the points by its
         quadratic Taylor polynomial around the argument's mean, and each function whose
-        argument sits in a limit (``limit_form``) by its form there (innermost first).
+        argument sits in a limit (``_limit_form``) by its form there (innermost first).
         With ``accuracy``, a polynomial only where its largest error over the points is at
         most that share of the function's range there; a limit's form is always held to
         that (``TAYLOR_ACCURACY`` by default)."""
@@ -210,7 +210,7 @@ class Simplifier:
         if v is None or not np.all(np.isfinite(v)):
             return rebuilt
         for form, limit in ((_taylor(shape, t, arg, v, relative), accuracy),
-                            (limit_form(shape, t, arg, v), accuracy or TAYLOR_ACCURACY)):
+                            (_limit_form(shape, arg, v), accuracy or TAYLOR_ACCURACY)):
             if form is not None and (limit is None or self._close(rebuilt, form, limit)):
                 return form
         return rebuilt
@@ -475,8 +475,7 @@ def _taylor(shape: sympy.Expr, t: sympy.Symbol, arg: sympy.Expr, v: np.ndarray,
     return sympy.Float(c[0]) + sympy.Float(c[1]) * u + sympy.Float(c[2]) * u**2
 
 
-def limit_form(shape: sympy.Expr, t: sympy.Symbol, arg: sympy.Expr,
-               v: np.ndarray) -> sympy.Expr | None:
+def _limit_form(shape: sympy.Expr, arg: sympy.Expr, v: np.ndarray) -> sympy.Expr | None:
     """What ``shape`` (a function of ``t``) becomes where ``arg``'s values ``v`` sit in one of
     its limits, or None. The search reaches formulas through these as readily as through
     Taylor polynomials: ``asinh(3e6*x1)`` is ``log(x1)`` plus a constant, ``tan(u + 1.5707963)``
