@@ -173,14 +173,23 @@ def test_ctrl_c_keeps_the_front_and_workers_run_from_a_plain_script(tmp_path) ->
 def test_first_ctrl_c_sets_a_flag_and_a_second_one_interrupts() -> None:
     """The first SIGINT must not raise: raised inside a compiled call, numba turns
     a KeyboardInterrupt into a SystemError (seen in CI during the decomposition)."""
-    with _CtrlC() as ctrl_c:
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.05)  # the handler runs between bytecodes of the main thread
-        assert ctrl_c.pressed
-        with pytest.raises(KeyboardInterrupt):
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(1.0)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    def let_handlers_run() -> None:  # they run between bytecodes of the main thread
+        for _ in range(100):
+            time.sleep(0.01)
+
+    # Python's own handler before, whatever an earlier test left (it once did not raise in CI)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with _CtrlC() as ctrl_c:
+            signal.raise_signal(signal.SIGINT)  # (to this thread: os.kill may reach another)
+            let_handlers_run()
+            assert ctrl_c.pressed
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGINT)
+                let_handlers_run()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_ctrl_c_during_the_decomposition_keeps_the_front(monkeypatch) -> None:
