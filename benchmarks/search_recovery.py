@@ -22,6 +22,12 @@ were chosen after the search was built; the first run of 102 found the Taylor fo
 the simplifier's accuracy check (``_simplify.TAYLOR_ACCURACY``) now undoes.
 
     python benchmarks/search_recovery.py --other --seeds 2 --operators all
+
+``--held-out`` (201-220, thirteen PySR-like operators) and ``--fresh`` (301-320, every operator)
+are two more sets of twenty, each written down before its first run; the README says what
+each first run changed.
+
+    python benchmarks/search_recovery.py --fresh --seeds 2 --time-budget 30
 """
 
 from __future__ import annotations

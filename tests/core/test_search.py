@@ -177,7 +177,7 @@ def test_first_ctrl_c_sets_a_flag_and_a_second_one_interrupts() -> None:
         for _ in range(100):
             time.sleep(0.01)
 
-    # Python's own handler before, whatever an earlier test left (it once did not raise in CI)
+    # start from Python's own handler: the test is about _CtrlC, not what ran before it
     before = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with _CtrlC() as ctrl_c:
