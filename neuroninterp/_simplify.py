@@ -202,8 +202,8 @@ class Simplifier:
             relative = isinstance(expr, sympy.log)
         elif expr.is_Pow and expr.exp.is_Number and not (expr.exp.is_Integer and expr.exp > 0):
             arg, shape, relative = args[0], t**expr.exp, True
-        elif expr.is_Pow and expr.base.is_Number and expr.base.is_positive:  # c**T = exp(T*log(c))
-            arg, shape, relative = args[1] * sympy.log(expr.base), sympy.exp(t), False
+        elif expr.is_Pow and (exponent := _exponent(rebuilt)) is not None:  # c**T = exp(T*log(c))
+            arg, shape, relative = exponent, sympy.exp(t), False
         else:
             return rebuilt
         v = self.values(arg)
@@ -492,14 +492,15 @@ def _limit_form(shape: sympy.Expr, arg: sympy.Expr, v: np.ndarray) -> sympy.Expr
         if np.ptp(poles) > 0:
             return None
         return -1 / (arg - sympy.Float((poles[0] + 0.5) * math.pi))
-    large = {
-        sympy.asinh: sign * sympy.log(2 * sign * arg),
-        sympy.acosh: sympy.log(2 * arg),
-        sympy.sinh: sign * sympy.exp(sign * arg) / 2,
-        sympy.cosh: sympy.exp(sign * arg) / 2,
-        sympy.atan: sign * sympy.pi / 2 - 1 / arg,
+    large = {  # (built only for the function at hand)
+        sympy.asinh: lambda: sign * sympy.log(2 * sign * arg),
+        sympy.acosh: lambda: sympy.log(2 * arg),
+        sympy.sinh: lambda: sign * sympy.exp(sign * arg) / 2,
+        sympy.cosh: lambda: sympy.exp(sign * arg) / 2,
+        sympy.atan: lambda: sign * sympy.pi / 2 - 1 / arg,
     }
-    return large.get(f)
+    form = large.get(f)
+    return form() if form else None
 
 
 def _exponent(e: sympy.Expr) -> sympy.Expr | None:
