@@ -25,9 +25,12 @@ the simplifier's accuracy check (``_simplify.TAYLOR_ACCURACY``) now undoes.
 
 ``--held-out`` (201-220, thirteen PySR-like operators) and ``--fresh`` (301-320, every operator)
 are two more sets of twenty, each written down before its first run; the README says what
-each first run changed.
+each first run changed. ``--more`` (401-410, every operator) is ten formulas that need the
+operators added after ``--fresh`` (``log10 log2 log1p cbrt erfc gamma sigmoid max min``),
+also written down before their first run.
 
     python benchmarks/search_recovery.py --fresh --seeds 2 --time-budget 30
+    python benchmarks/search_recovery.py --more --seeds 2 --time-budget 30
 """
 
 from __future__ import annotations
@@ -124,6 +127,23 @@ FRESH = {number: Experiment(number, truth, None, domain, note) for number, truth
     (320, "((x1 - x2)/(x1 + x2))**2", ((1, 2), (2, 3)), "Fresnel reflectance"),
 ]}
 
+# Formulas that need the operators added after the fresh set (PySR's log10, log2, log1p, erfc,
+# gamma, max, min, and cbrt, sigmoid), written down before their first run.
+MORE = {number: Experiment(number, truth, None, domain, note) for number, truth, domain, note in [
+    (401, "x1 + log10(x2/x3)", ((2, 10), (0.1, 2), (0.1, 2)), "Henderson-Hasselbalch pH"),
+    (402, "x1/(1 + exp(-x2*(x3 - x4)))", ((0.5, 2), (0.5, 2), (-1, 1), (-1, 1)),
+     "logistic growth curve"),
+    (403, "log1p(exp(x1*x2)) - x3", ((-2, 2),) * 3, "a softplus"),
+    (404, "x1 + (x2 - x1)*erfc(x3/(2*sqrt(x4)))", ((0, 1), (2, 3), (0.1, 1), (0.1, 1)),
+     "heat flow into a solid"),
+    (405, "Max(x1*x2, x3)", ((0.5, 2),) * 3, "the larger of two costs"),
+    (406, "gamma(x1)*gamma(x2)/gamma(x1 + x2)", ((0.5, 3),) * 2, "the beta function"),
+    (407, "x3 - cbrt(x1*x2**2)", ((0.5, 2),) * 3, "Kepler's third law against a distance"),
+    (408, "x1*log2(1 + x2/x3)", ((0.5, 2),) * 3, "Shannon channel capacity"),
+    (409, "Min(x1, x2)*x3", ((0.5, 2),) * 3, "Liebig's law of the minimum"),
+    (410, "x1 + Max(0, x2 - x3)**2", ((0, 1),) * 3, "a one-sided quadratic penalty"),
+]}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -134,6 +154,8 @@ def main() -> None:
                         help="twenty more formulas, written down before their first run")
     parser.add_argument("--fresh", action="store_true",
                         help="twenty more, written down before their first run, with every operator")
+    parser.add_argument("--more", action="store_true",
+                        help="ten formulas that need the operators added after --fresh")
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. N-1")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--points", type=int, default=1000)
@@ -146,7 +168,7 @@ def main() -> None:
                         help='search constraints as JSON, e.g. \'{"pow": [-1, 1]}\'')
     args = parser.parse_args()
     cosine = 0.999 if args.noise else 0.9999
-    cases = (FRESH if args.fresh else HELD_OUT if args.held_out
+    cases = (MORE if args.more else FRESH if args.fresh else HELD_OUT if args.held_out
              else {**OTHER, **WIDE} if args.other else EXPERIMENTS)
     numbers = args.experiments or (sorted(cases) if cases is not EXPERIMENTS else [1, 2, 3, 4, 5, 6])
     given = operator_names() if args.operators == ["all"] else args.operators
@@ -155,7 +177,7 @@ def main() -> None:
         if given or cases is EXPERIMENTS:
             return given
         return (HELD_OUT_OPERATORS if number in HELD_OUT else OTHER_OPERATORS if number in OTHER
-                else operator_names())  # WIDE and FRESH: every operator
+                else operator_names())  # WIDE, FRESH and MORE: every operator
 
     print(f"# search recovery: {args.points} points, time_budget={args.time_budget:g} s, "
           f"noise={args.noise:g}, cosine >= {cosine}, n_jobs={args.n_jobs or 'all cores'}, "

@@ -22,15 +22,19 @@ from ._ops import (
     CUBE,
     DIV,
     EXP,
+    MAX,
+    MIN,
     MUL,
+    N_OPCODES,
     OPERATORS,
     POW,
     SQRT,
     SQUARE,
+    SYMPY_FUNCTIONS,
     VAR,
 )
 
-ARITY = np.zeros(32, dtype=np.int64)
+ARITY = np.zeros(N_OPCODES, dtype=np.int64)
 for _op in BY_OPCODE.values():
     ARITY[_op.opcode] = _op.arity
 ARITY_LIST: list[int] = [int(a) for a in ARITY]
@@ -127,8 +131,7 @@ class Formula:
     def from_sympy(cls, expr: sympy.Expr | str, names: Sequence[str]) -> Formula:
         """Compile a sympy expression (or a string sympy parses) over ``names``."""
         if isinstance(expr, str):
-            local = {n: sympy.Symbol(n, real=True) for n in names}
-            expr = sympy.sympify(expr, locals=local)
+            expr = sympy.sympify(expr, locals=sympy_names(names))
         index = {n: i for i, n in enumerate(names)}
         code: list[int] = []
         arg: list[int] = []
@@ -194,6 +197,8 @@ class Formula:
             elif isinstance(e, sympy.exp):
                 emit(EXP)
                 walk(e.args[0])
+            elif isinstance(e, (sympy.Max, sympy.Min)):  # relu(a) is Max(0, a)
+                _chain(MAX if isinstance(e, sympy.Max) else MIN, list(e.args))
             elif e.func in _UNARY:
                 emit(_UNARY[e.func])
                 walk(e.args[0])
@@ -221,6 +226,13 @@ _UNARY = {op.sympy: op.opcode for op in OPERATORS.values()
           if op.arity == 1 and isinstance(op.sympy, type) and issubclass(op.sympy, sympy.Function)}
 _UNARY[sympy.Abs] = ABS  # (the abs operator builds it through a helper)
 
+
+
+def sympy_names(names: Sequence[str]) -> dict[str, object]:
+    """What ``sympify`` needs to read a formula over ``names`` back: the features as real
+    symbols and the functions sympy's own namespace lacks (``log10``) or defines otherwise
+    (``cbrt``)."""
+    return {**SYMPY_FUNCTIONS, **{n: sympy.Symbol(n, real=True) for n in names}}
 
 
 def _is_reciprocal(t: sympy.Expr) -> bool:

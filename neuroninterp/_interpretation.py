@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy
 
-from ._formula import Formula
+from ._formula import Formula, sympy_names
 
 if TYPE_CHECKING:
     from ._gradient_set import GradientSet
@@ -44,8 +44,8 @@ class Candidate:
 
     @classmethod
     def from_string(cls, text: str, feature_names: list[str], complexity: int, loss: float) -> Candidate:
-        symbols = {n: sympy.Symbol(n, real=True) for n in feature_names}
-        return cls(sympy.sympify(text, locals=symbols), int(complexity), float(loss), list(feature_names))
+        expr = sympy.sympify(text, locals=sympy_names(feature_names))
+        return cls(expr, int(complexity), float(loss), list(feature_names))
 
     @property
     def mean_cosine(self) -> float:

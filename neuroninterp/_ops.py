@@ -8,10 +8,13 @@ and its sympy counterpart. Nothing else in the package hard-codes operators.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import sympy
+from sympy.codegen import cfunctions
+from sympy.codegen.cfunctions import log2, log10
 
 # Opcodes shared with the compiled evaluator. Leaves first.
 CONST = 0
@@ -20,7 +23,9 @@ ADD, SUB, MUL, DIV, POW = 2, 3, 4, 5, 6
 NEG, SIN, COS, EXP, LOG, SQRT = 7, 8, 9, 10, 11, 12
 SQUARE, CUBE, TANH, ABS, INV = 13, 14, 15, 16, 17
 TAN, ASIN, ACOS, ATAN, SINH, COSH, ASINH, ACOSH, ATANH, ERF = range(18, 28)
-N_OPCODES = 28
+LOG10, LOG2, LOG1P, ERFC, CBRT, GAMMA, RELU, SIGMOID = range(28, 36)
+MAX, MIN = 36, 37  # two-operand, like ADD..POW
+N_OPCODES = 38
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,58 @@ def _abs(a: sympy.Expr) -> sympy.Expr:
     return sympy.Abs(a).replace(
         lambda e: isinstance(e, sympy.Abs) and isinstance(e.args[0], sympy.Abs), lambda e: e.args[0]
     )
+
+
+class cbrt(sympy.Function):
+    """The real cube root, negative for a negative argument (sympy's own ``cbrt`` is
+    ``a**(1/3)``, the principal root, which is complex there)."""
+
+    @classmethod
+    def eval(cls, a: sympy.Expr) -> sympy.Expr | None:
+        if a.is_Number:
+            return sympy.sign(a) * sympy.Abs(a) ** sympy.Rational(1, 3)
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return 1 / (3 * cbrt(self.args[0]) ** 2)
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real
+
+
+class log1p(cfunctions.log1p):
+    """``log(1 + a)``, a float for a float argument (sympy's own gives the log of a fraction:
+    ``log1p(1.5)`` is ``log(5/2)``)."""
+
+    @classmethod
+    def eval(cls, a: sympy.Expr) -> sympy.Expr | None:
+        if a.is_Float:
+            return sympy.log(1 + a)
+        return super().eval(a)
+
+
+def _max(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    """``Max(a, b)``; nan where sympy refuses, as it does for an operand that is not
+    comparable (``log(0)`` is ``zoo``)."""
+    try:
+        return sympy.Max(a, b)
+    except ValueError:
+        return sympy.nan
+
+
+def _min(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    try:
+        return sympy.Min(a, b)
+    except ValueError:
+        return sympy.nan
+
+
+def _relu(a: sympy.Expr) -> sympy.Expr:
+    return _max(sympy.Integer(0), a)
+
+
+def _sigmoid(a: sympy.Expr) -> sympy.Expr:
+    return 1 / (1 + sympy.exp(-a))
 
 
 def _pow(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
@@ -82,6 +139,16 @@ OPERATORS: dict[str, Operator] = {
         Operator("acosh", 1, ACOSH, sympy.acosh),
         Operator("atanh", 1, ATANH, sympy.atanh),
         Operator("erf", 1, ERF, sympy.erf),
+        Operator("erfc", 1, ERFC, sympy.erfc),
+        Operator("log10", 1, LOG10, log10),
+        Operator("log2", 1, LOG2, log2),
+        Operator("log1p", 1, LOG1P, log1p),
+        Operator("cbrt", 1, CBRT, cbrt),
+        Operator("gamma", 1, GAMMA, sympy.gamma),
+        Operator("relu", 1, RELU, _relu),
+        Operator("sigmoid", 1, SIGMOID, _sigmoid),
+        Operator("max", 2, MAX, _max),
+        Operator("min", 2, MIN, _min),
     ]
 }
 
@@ -89,11 +156,17 @@ ALIASES = {
     "add": "+", "plus": "+", "sub": "-", "minus": "-", "mul": "*", "mult": "*",
     "times": "*", "div": "/", "divide": "/", "^": "pow", "**": "pow",
     "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh", "arccosh": "acosh",
-    "arctanh": "atanh",
+    "arctanh": "atanh", "logistic": "sigmoid",
 }
+# PySR operators whose gradient is zero wherever it is defined: they cannot change the direction
+# of a formula's gradient, which is all the method fits, so they are left out (with a warning)
+FLAT = frozenset({"sign", "round", "floor", "ceil", "greater", "logical_or", "logical_and"})
+# Functions of these names that sympy's own namespace lacks or defines otherwise
+# (``cbrt`` there is the principal root): pass to ``sympify`` when reading a formula back.
+SYMPY_FUNCTIONS = {"cbrt": cbrt, "log10": log10, "log2": log2, "log1p": log1p}
 
 DEFAULT_OPERATORS: tuple[str, ...] = ("+", "-", "*", "/", "sin", "exp")
-LAMBDIFY_MODULES = ["numpy", "scipy"]  # sympy.lambdify's modules for every operator (scipy: erf)
+LAMBDIFY_MODULES = ["numpy", "scipy"]  # sympy.lambdify's modules for every operator (scipy: erf, gamma)
 BY_OPCODE: dict[int, Operator] = {op.opcode: op for op in OPERATORS.values()}
 
 
@@ -107,6 +180,27 @@ def _canonical(raw: object) -> str:
     return ALIASES.get(name, name)
 
 
+def is_flat(name: object) -> bool:
+    """True for a PySR operator whose gradient is zero wherever it is defined (``FLAT``)."""
+    return _canonical(name) in FLAT
+
+
+def pysr_operators(binary: Iterable[str] | None, unary: Iterable[str] | None) -> list[str]:
+    """PySR's ``binary_operators`` and ``unary_operators`` as one list of names, each
+    checked to take the number of operands its list says."""
+    out: list[str] = []
+    for names, arity, key in ((binary, 2, "binary_operators"), (unary, 1, "unary_operators")):
+        if isinstance(names, str):
+            raise TypeError(f"{key} must be a list of names, got the string {names!r}")
+        for raw in names or []:
+            op = OPERATORS.get(_canonical(raw))
+            if op is not None and op.arity != arity:
+                raise ValueError(f"{key}: {raw!r} takes {op.arity} operand(s); "
+                                 f"give it in {'binary' if op.arity == 2 else 'unary'}_operators")
+            out.append(raw)
+    return out
+
+
 def resolve_operators(
     names: Iterable[str], complexity: Mapping[str, int] | None = None
 ) -> list[Operator]:
@@ -118,8 +212,16 @@ def resolve_operators(
     if isinstance(names, str):
         raise TypeError(f"operators must be a list of names, got the string {names!r}")
     ops: list[Operator] = []
+    flat = [str(raw) for raw in names if is_flat(raw)]
+    if flat:
+        warnings.warn(
+            f"operators: leaving out {', '.join(flat)}: the gradient of each is zero wherever it "
+            "is defined, so it cannot change the direction of a formula's gradient, which is "
+            "all this method fits", UserWarning, stacklevel=3)
     for raw in names:
         name = _canonical(raw)
+        if name in FLAT:
+            continue
         if name not in OPERATORS:
             raise ValueError(
                 f"operators: unknown operator {raw!r}; valid ones are {operator_names()}"

@@ -13,16 +13,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from ._ops import DEFAULT_OPERATORS, Operator, resolve_constraints, resolve_operators
+from ._ops import (
+    DEFAULT_OPERATORS,
+    Operator,
+    is_flat,
+    pysr_operators,
+    resolve_constraints,
+    resolve_operators,
+)
+
+# PySR's way of giving the operators: two lists, merged into ``operators``
+PYSR_OPERATOR_LISTS = ("binary_operators", "unary_operators")
+PYSR_BINARY = ("+", "-", "*", "/")  # PySR's default binary_operators
 
 
 @dataclass
 class SearchOptions:
     """Every knob of the symbolic search.
 
-    operators: names of the allowed primitives (default ``+ - * / sin exp``;
-        also ``pow neg cos tan asin acos atan sinh cosh tanh asinh acosh atanh log sqrt
-        square cube abs inv erf``).
+    operators: names of the allowed primitives (default ``+ - * / sin exp``; keyword
+        arguments may give them as PySR does instead, ``binary_operators=["+", "*"]``
+        (default ``+ - * /``) and ``unary_operators=["cos"]`` (default none);
+        also ``pow neg cos tan asin acos atan sinh cosh tanh asinh acosh atanh log log10
+        log2 log1p sqrt cbrt square cube abs relu inv sigmoid erf erfc gamma max min``;
+        PySR's ``sign round floor ceil`` and the logical ones are left out with a warning,
+        as their gradient is zero).
     operator_complexity: complexity of an operator node (default 1 each),
         e.g. ``{"exp": 2}``. Variables and constants count 1.
     constraints: the largest complexity of each operand of an operator, as in
@@ -68,6 +83,8 @@ class SearchOptions:
         if not isinstance(self.operators, str):
             self.operators = tuple(self.operators)
         self.resolved = resolve_operators(self.operators, self.operator_complexity)
+        if not isinstance(self.operators, str):  # the flat ones were left out, with a warning
+            self.operators = tuple(name for name in self.operators if not is_flat(name))
         self.limits = resolve_constraints(self.constraints)
         self.max_size = _as_int("max_size", self.max_size, 3)
         self.batch_size = _as_int("batch_size", self.batch_size, 2)
@@ -105,11 +122,20 @@ class SearchOptions:
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> SearchOptions:
-        """Build options from keyword arguments, rejecting unknown ones by name."""
+        """Build options from keyword arguments, rejecting unknown ones by name. PySR's
+        ``binary_operators`` and ``unary_operators`` are accepted in place of ``operators``."""
+        kwargs = dict(kwargs)
+        split = {key: kwargs.pop(key) for key in PYSR_OPERATOR_LISTS if key in kwargs}
+        if split:
+            if "operators" in kwargs:
+                raise TypeError("give operators, or binary_operators and unary_operators, not both")
+            kwargs["operators"] = pysr_operators(split.get("binary_operators", PYSR_BINARY),
+                                                 split.get("unary_operators"))
         unknown = sorted(set(kwargs) - set(cls.names()))
         if unknown:
             raise TypeError(
-                f"unknown search option(s) {unknown}; valid search options are {cls.names()}"
+                f"unknown search option(s) {unknown}; valid search options are {cls.names()} "
+                "(and PySR's binary_operators and unary_operators in place of operators)"
             )
         return cls(**kwargs)
 

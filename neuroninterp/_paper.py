@@ -147,10 +147,10 @@ def _equivalence(expr: sympy.Expr | None, e: Any, X: np.ndarray) -> tuple[bool, 
 
 def _gradients(expr: sympy.Expr | str, names: list[str], X: np.ndarray) -> np.ndarray:
     """Unit gradient rows of ``expr`` at ``X`` (zero rows where undefined)."""
-    from ._formula import Formula
+    from ._formula import Formula, sympy_names
 
     if isinstance(expr, str):
-        expr = sympy.sympify(expr, locals={n: sympy.Symbol(n, real=True) for n in names})
+        expr = sympy.sympify(expr, locals=sympy_names(names))
     expr = without_scale(expr)
     with np.errstate(all="ignore"):
         g = Formula.from_sympy(expr, names).evaluate(X)[1]

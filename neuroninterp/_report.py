@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sympy
 
+from ._ops import SYMPY_FUNCTIONS
+
 if TYPE_CHECKING:
     from ._interpretation import Candidate, Interpretation
 
@@ -278,7 +280,7 @@ def _candidate(entry: dict[str, Any], names: list[str]) -> Candidate:
     loss = math.inf if entry.get("loss") is None else float(entry["loss"])
     text = entry.get("srepr")
     if text:
-        expr = sympy.sympify(text)
+        expr = sympy.sympify(text, locals=SYMPY_FUNCTIONS)
         allowed = {sympy.Symbol(n, real=True) for n in names}
         if isinstance(expr, sympy.Expr) and expr.free_symbols <= allowed:
             return Candidate(expr, int(entry["complexity"]), loss, list(names))

@@ -28,18 +28,28 @@ from ._ops import (
     ASINH,
     ATAN,
     ATANH,
+    CBRT,
     CONST,
     COS,
     COSH,
     CUBE,
     DIV,
     ERF,
+    ERFC,
     EXP,
+    GAMMA,
     INV,
     LOG,
+    LOG1P,
+    LOG2,
+    LOG10,
+    MAX,
+    MIN,
     MUL,
     NEG,
     POW,
+    RELU,
+    SIGMOID,
     SIN,
     SINH,
     SQRT,
@@ -59,7 +69,26 @@ DIRECTION = 0
 HINGE = 1
 AXIAL = 2
 ERF_SLOPE = 2.0 / math.sqrt(math.pi)  # erf'(x) = ERF_SLOPE * exp(-x**2)
+LN2, LN10 = math.log(2.0), math.log(10.0)
 _JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath=False)
+
+
+@njit(**_JIT)
+def _digamma(x):  # pragma: no cover - compiled
+    """gamma'(x) / gamma(x): reflection below 0, recurrence up to 6, then the asymptotic
+    series (error below 1e-12 there)."""
+    if x <= 0.0 and x == np.floor(x):
+        return np.nan
+    out = 0.0
+    if x < 0.0:  # psi(x) = psi(1 - x) - pi / tan(pi x)
+        out -= np.pi / np.tan(np.pi * x)
+        x = 1.0 - x
+    while x < 6.0:
+        out -= 1.0 / x
+        x += 1.0
+    f = 1.0 / (x * x)
+    series = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))))
+    return out + np.log(x) - 0.5 / x - series
 
 
 @njit(**_JIT)
@@ -86,7 +115,7 @@ def _run(code, arg, consts, Xt, val, grad):  # pragma: no cover - compiled
                 for i in range(n):
                     grad[sp, k, i] = one
             sp += 1
-        elif op <= POW:
+        elif op <= POW or op >= MAX:
             a = sp - 1  # first operand (top of stack)
             b = sp - 2  # second operand, also where the result goes
             if op == ADD:
@@ -115,6 +144,20 @@ def _run(code, arg, consts, Xt, val, grad):  # pragma: no cover - compiled
                         )
                 for i in range(n):
                     val[b, i] = val[a, i] / val[b, i]
+            elif op == MAX or op == MIN:
+                # the larger (smaller) operand's gradient; at a tie the mean of the two, as
+                # sympy's Heaviside(0) = 1/2 has it
+                sign = 1.0 if op == MAX else -1.0
+                for i in range(n):
+                    va, vb = val[a, i], val[b, i]
+                    wa = 1.0 if sign * (va - vb) > 0.0 else (0.5 if va == vb else 0.0)
+                    if va != va or vb != vb:
+                        val[b, i] = np.nan
+                        wa = np.nan
+                    elif wa == 1.0:
+                        val[b, i] = va
+                    for k in range(d):
+                        grad[b, k, i] = wa * grad[a, k, i] + (1.0 - wa) * grad[b, k, i]
             else:  # POW
                 for i in range(n):
                     base = val[a, i]
@@ -197,6 +240,30 @@ def _run(code, arg, consts, Xt, val, grad):  # pragma: no cover - compiled
                 elif op == ERF:
                     v = math.erf(x)
                     dv = ERF_SLOPE * np.exp(-x * x)
+                elif op == ERFC:
+                    v = math.erfc(x)
+                    dv = -ERF_SLOPE * np.exp(-x * x)
+                elif op == LOG10:
+                    v = np.log10(x)
+                    dv = 1.0 / (x * LN10)
+                elif op == LOG2:
+                    v = np.log2(x)
+                    dv = 1.0 / (x * LN2)
+                elif op == LOG1P:
+                    v = np.log1p(x)
+                    dv = 1.0 / (1.0 + x)
+                elif op == CBRT:
+                    v = np.cbrt(x)
+                    dv = 1.0 / (3.0 * v * v)
+                elif op == GAMMA:
+                    v = math.gamma(x) if x > 0.0 or x != np.floor(x) else np.nan
+                    dv = v * _digamma(x)
+                elif op == RELU:
+                    v = x if x > 0.0 else (0.0 if x <= 0.0 else np.nan)
+                    dv = 1.0 if x > 0.0 else (0.5 if x == 0.0 else 0.0)
+                elif op == SIGMOID:
+                    v = 1.0 / (1.0 + np.exp(-x))
+                    dv = v * (1.0 - v)
                 else:
                     v = np.nan
                     dv = np.nan

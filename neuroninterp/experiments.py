@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
+from ._formula import sympy_names
 from ._gradient_set import GradientSet
 from ._ops import LAMBDIFY_MODULES
 
@@ -40,8 +41,7 @@ class Experiment:
 
     @property
     def expr(self) -> sympy.Expr:
-        symbols = {n: sympy.Symbol(n, real=True) for n in self.names}
-        return sympy.sympify(self.truth, locals=symbols)
+        return sympy.sympify(self.truth, locals=sympy_names(self.names))
 
     def sample(self, n: int, seed: int | None = 0) -> np.ndarray:
         rng = np.random.default_rng(seed)

@@ -50,13 +50,13 @@ def test_names_are_the_documented_ones():
         ({"early_stop": -1e-3}, ValueError, r"early_stop must be >= 0 or None"),
         ({"n_jobs": 0}, ValueError, r"n_jobs must be an integer >= 1, got 0"),
         ({"seed": 1.5}, TypeError, r"seed must be an int or None, got 1.5"),
-        ({"operators": ["+", "gamma"]}, ValueError, r"operators: unknown operator 'gamma'"),
+        ({"operators": ["+", "digamma"]}, ValueError, r"operators: unknown operator 'digamma'"),
         ({"operators": "+-*/"}, TypeError, r"operators must be a list of names"),
         ({"operators": []}, ValueError, r"operators: give at least one operator"),
-        ({"operator_complexity": {"gamma": 2}}, ValueError, r"operator_complexity: unknown operator"),
+        ({"operator_complexity": {"digamma": 2}}, ValueError, r"operator_complexity: unknown operator"),
         ({"operator_complexity": {"exp": 0}}, ValueError,
          r"operator_complexity\['exp'\] must be >= 1"),
-        ({"constraints": {"gamma": 1}}, ValueError, r"constraints: unknown operator 'gamma'"),
+        ({"constraints": {"digamma": 1}}, ValueError, r"constraints: unknown operator 'digamma'"),
         ({"constraints": {"pow": 1}}, ValueError, r"constraints\['pow'\] must be a pair of ints"),
         ({"constraints": {"sin": (1, 2)}}, ValueError, r"constraints\['sin'\] must be an int"),
         ({"constraints": {"pow": (-2, 1)}}, ValueError, r"-1 for any\), got \(-2, 1\)"),
@@ -69,7 +69,7 @@ def test_bad_values_are_rejected_by_name(kwargs, error, message):
 
 def test_unknown_operator_lists_the_valid_ones():
     with pytest.raises(ValueError) as err:
-        SearchOptions(operators=["+", "gamma"])
+        SearchOptions(operators=["+", "digamma"])
     for name in OPERATORS:
         assert repr(name) in str(err.value)
 
@@ -80,6 +80,29 @@ def test_operator_aliases_and_complexity():
     assert [op.name for op in options.resolved] == ["+", "pow", "*", "sin"]
     weights = {op.name: op.complexity for op in options.resolved}
     assert weights == {"+": 1, "pow": 2, "*": 1, "sin": 2}
+
+
+def test_pysr_operators_with_a_zero_gradient_are_left_out_with_a_warning():
+    with pytest.warns(UserWarning, match=r"leaving out floor, sign: the gradient of each is zero"):
+        options = SearchOptions(operators=["+", "floor", "*", "sign", "logistic", "log10"])
+    assert [op.name for op in options.resolved] == ["+", "*", "sigmoid", "log10"]
+    assert options.operators == ("+", "*", "logistic", "log10")  # what workers get: no warning there
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="give at least one operator"):
+        SearchOptions(operators=["round"])
+
+
+def test_pysr_binary_and_unary_operator_lists():
+    options = SearchOptions.from_kwargs({"binary_operators": ["+", "*", "max"],
+                                         "unary_operators": ["cos", "log10"], "max_size": 12})
+    assert [op.name for op in options.resolved] == ["+", "*", "max", "cos", "log10"]
+    only_unary = SearchOptions.from_kwargs({"unary_operators": ["exp"]})
+    assert [op.name for op in only_unary.resolved] == ["+", "-", "*", "/", "exp"]  # PySR's default
+    with pytest.raises(ValueError, match=r"unary_operators: '\*' takes 2 operand\(s\); give it in binary"):
+        SearchOptions.from_kwargs({"unary_operators": ["*"]})
+    with pytest.raises(TypeError, match="not both"):
+        SearchOptions.from_kwargs({"operators": ["+"], "unary_operators": ["cos"]})
+    with pytest.raises(TypeError, match="binary_operators must be a list of names"):
+        SearchOptions.from_kwargs({"binary_operators": "+*"})
 
 
 def test_no_time_limit_with_an_evaluation_budget():

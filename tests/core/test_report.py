@@ -96,7 +96,8 @@ def test_json_round_trip_keeps_front_best_rule_and_stats(found, tmp_path):
 def test_json_round_trip_of_a_front_with_constants(tmp_path):
     names = ["x1", "x2", "x3"]
     texts = ["x1*(x2**2 + 2.62986)/sin(x1)", "-0.0471903*exp(x2*(x1 - 25.3277*x2 + 4.76965))",
-             "exp(x1 - x2) - pi*x3", "x1*x2/((x3 - x1)**2 + 1.5e-7)"]
+             "exp(x1 - x2) - pi*x3", "x1*x2/((x3 - x1)**2 + 1.5e-7)",
+             "cbrt(x1 - x2) + log10(x3)*log1p(x2)", "Max(0, x1 - x2) + gamma(x3)*erfc(x1)"]
     front = [ni.Candidate.from_string(t, names, i + 3, 10.0 ** -i) for i, t in enumerate(texts)]
     # the simplifier writes constants as 6-digit Floats that keep more binary digits
     x1 = sympy.Symbol("x1", real=True)
