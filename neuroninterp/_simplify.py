@@ -62,6 +62,15 @@ class Simplifier:
         self.X = X
         self.U = U
         self.labels = labels
+        # Features of one sign at every point are simplified as positive (negative) symbols,
+        # so that sympy may merge powers and drop Abs: x3**3*(x2**2/x3**2 + 1)**(3/2) ->
+        # (x2**2 + x3**2)**(3/2), sqrt(1/x4)*Abs(x3) -> x3/sqrt(x4).
+        self._signed: dict[sympy.Symbol, sympy.Symbol] = {}
+        for name, column in zip(names, np.asarray(X, dtype=float).T):
+            if len(column) and (np.all(column > 0) or np.all(column < 0)):
+                sign = {"positive": True} if column[0] > 0 else {"negative": True}
+                self._signed[sympy.Symbol(name, real=True)] = sympy.Symbol(name, **sign)
+        self._real = {s: r for r, s in self._signed.items()}
 
     # -- numerical checks --------------------------------------------------------
     def gradient(self, expr: sympy.Expr) -> np.ndarray | None:
@@ -125,7 +134,7 @@ class Simplifier:
             return expr
         t0 = time.perf_counter()
         try:
-            return self._simplest(expr)
+            return self._simplest(expr.xreplace(self._signed)).xreplace(self._real)
         finally:
             self._spent += time.perf_counter() - t0
 
@@ -183,7 +192,7 @@ class Simplifier:
         targets = Targets(np.ascontiguousarray(self.X.T), np.ascontiguousarray(self.U.T),
                           np.ones(len(self.X), dtype=bool))
         fitted, _ = optimize_constants(f, targets, max_iter=30)
-        return expr if fitted is f else fitted.to_sympy(self.names)
+        return expr if fitted is f else fitted.to_sympy(self.names).xreplace(self._signed)
 
     def untaylor(self, expr: sympy.Expr, accuracy: float | None = None) -> sympy.Expr:
         """Replace each function whose argument barely varies over the points by its

@@ -90,7 +90,7 @@ def _numbers_are_single_nodes(expr: sympy.Expr) -> bool:
 def _sympy_reference(expr: sympy.Expr, X: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Value and gradient of ``expr`` at the rows of ``X`` by sympy's diff and lambdify
     (None if sympy leaves a derivative unevaluated or the expression is not finite)."""
-    if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+    if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.AccumBounds):
         return None
     derivatives = [sympy.diff(expr, s) for s in SYMBOLS]
     if any(d.has(sympy.Derivative, sympy.Subs, sympy.zoo) for d in derivatives):

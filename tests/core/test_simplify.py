@@ -283,8 +283,9 @@ def test_a_tangent_phase_is_wrapped_by_its_own_period() -> None:
     ("(x3*cos(x2 - 3.14159265358979) - 1)/x1", "-(x3*cos(x2) + 1)/x1", "x1/(x3*cos(x2) + 1)"),
     # rounded, sympy writes these out with more operations: the floats still go
     ("x1/sin(atan(x2/x3) + 1.5707963267949)", "x1*sqrt(1 + (x2/x3)**2)", "x1*sqrt(x2**2/x3**2 + 1)"),
+    # (with the features positive on the points, sympy also merges the powers)
     ("-(x2/x1)**0.666666666666666*((x3/x2)**2.0 + 1)", "x1*x2**2/(x2**2 + x3**2)**1.5",
-     "-(x2/x1)**(2/3)*(1 + x3**2/x2**2)"),
+     "x1**(2/3)*x2**(4/3)/(x2**2 + x3**2)"),
     ("0.135335283236611**(x1/x2)/x1**2", "exp(-x1/x2)/x1", "exp(-2*x1/x2)/x1**2"),
 ])
 def test_fitted_constants_become_the_numbers_they_stand_for(found, truth, expected) -> None:
@@ -396,3 +397,19 @@ def test_a_rewrite_that_breaks_a_formula_leaves_it_as_found() -> None:
     front = simplified_front(entries, NAMES, broken, simp)
     assert [str(c.expr) for c in front] == ["x1", "x1**2 + sin(x2 + x3)"]
     assert front[1].loss < 1e-9
+
+
+@pytest.mark.parametrize("found, truth, low, expected", [
+    ("x1*x2**2/(x3**3*(x2**2/x3**2 + 1)**(3/2))", "x1*x2**2/(x2**2 + x3**2)**1.5", 0.2,
+     "x1*x2**2/(x2**2 + x3**2)**(3/2)"),
+    ("x2 + (x1 - x2)*erf(sqrt(1/x3)*Abs(x1)/2)", "x2 + (x1 - x2)*erf(x1/(2*sqrt(x3)))", 0.2,
+     "x2 + (x1 - x2)*erf(x1/(2*sqrt(x3)))"),
+    ("-x1**(1/3)*Abs(x2)**(2/3) + x3", "x3 - cbrt(x1*x2**2)", 0.2, "-x1**(1/3)*x2**(2/3) + x3"),
+    # where x2 has both signs, its Abs stays
+    ("-x1**(1/3)*Abs(x2)**(2/3) + x3", "x3 - x1**(1/3)*Abs(x2)**(2/3)", [0.2, -1.0, 0.2],
+     "-x1**(1/3)*Abs(x2)**(2/3) + x3"),
+])
+def test_features_of_one_sign_let_powers_merge_and_abs_go(found, truth, low, expected) -> None:
+    out = simplifier_for(truth, low=low).simplest(parse(found))
+    assert out == parse(expected)
+    assert all(s.is_real and s.is_positive is None for s in out.free_symbols)  # real symbols again
