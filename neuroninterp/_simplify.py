@@ -62,9 +62,8 @@ class Simplifier:
         self.X = X
         self.U = U
         self.labels = labels
-        # Features of one sign at every point are simplified as positive (negative) symbols,
-        # so that sympy may merge powers and drop Abs: x3**3*(x2**2/x3**2 + 1)**(3/2) ->
-        # (x2**2 + x3**2)**(3/2), sqrt(1/x4)*Abs(x3) -> x3/sqrt(x4).
+        # Features of one sign at every point, as positive (negative) symbols: ``algebra`` also
+        # tries its rewrites with them, where sympy may merge powers and drop Abs.
         self._signed: dict[sympy.Symbol, sympy.Symbol] = {}
         for name, column in zip(names, np.asarray(X, dtype=float).T):
             if len(column) and (np.all(column > 0) or np.all(column < 0)):
@@ -134,7 +133,9 @@ class Simplifier:
             return expr
         t0 = time.perf_counter()
         try:
-            return self._simplest(expr.xreplace(self._signed)).xreplace(self._real)
+            return self._simplest(expr)
+        except Exception:  # sympy raises on odd input (Max of a non-real number): left as found
+            return expr
         finally:
             self._spent += time.perf_counter() - t0
 
@@ -192,7 +193,7 @@ class Simplifier:
         targets = Targets(np.ascontiguousarray(self.X.T), np.ascontiguousarray(self.U.T),
                           np.ones(len(self.X), dtype=bool))
         fitted, _ = optimize_constants(f, targets, max_iter=30)
-        return expr if fitted is f else fitted.to_sympy(self.names).xreplace(self._signed)
+        return expr if fitted is f else fitted.to_sympy(self.names)
 
     def untaylor(self, expr: sympy.Expr, accuracy: float | None = None) -> sympy.Expr:
         """Replace each function whose argument barely varies over the points by its
@@ -258,6 +259,14 @@ class Simplifier:
             rewrites.append(lambda e: _factor_separately(e, set(symbolic.values())))
         # log(x2**c) -> c*log(x2): only right where x2 > 0, and same_direction checks that
         rewrites.append(lambda e: sympy.expand_log(e, force=True))
+        if self._signed:
+            # with the one-signed features as positive (negative) symbols, sympy drops their Abs
+            # and merges powers: sqrt(1/x4)*Abs(x3) -> x3/sqrt(x4), and factor turns
+            # x3**3*(x2**2/x3**2 + 1)**(3/2) into (x2**2 + x3**2)**(3/2). (Only as options: it
+            # also splits powers of products, sqrt(x1*x2) -> sqrt(x1)*sqrt(x2).)
+            signed = [lambda e: e, sympy.together] + (
+                [sympy.factor] if sympy.factor in rewrites else [])
+            rewrites += [lambda e, r=r: r(e.xreplace(self._signed)).xreplace(self._real) for r in signed]
         options = [expr]
         for rewrite in rewrites:
             try:
