@@ -78,20 +78,18 @@ class log1p(cfunctions.log1p):
         return super().eval(a)
 
 
-def _max(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
-    """``Max(a, b)``; nan where sympy refuses, as it does for an operand that is not
-    comparable (``log(0)`` is ``zoo``)."""
-    try:
-        return sympy.Max(a, b)
-    except ValueError:
-        return sympy.nan
+def _lattice(op: type[sympy.Max] | type[sympy.Min]) -> Callable[[sympy.Expr, sympy.Expr], sympy.Expr]:
+    """``op(a, b)`` (``Max`` or ``Min``); nan where sympy refuses, as it does for an operand
+    that is not comparable (``log(0)`` is ``zoo``)."""
+    def build(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+        try:
+            return op(a, b)
+        except ValueError:
+            return sympy.nan
+    return build
 
 
-def _min(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
-    try:
-        return sympy.Min(a, b)
-    except ValueError:
-        return sympy.nan
+_max, _min = _lattice(sympy.Max), _lattice(sympy.Min)
 
 
 def _relu(a: sympy.Expr) -> sympy.Expr:
