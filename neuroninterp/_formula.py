@@ -28,6 +28,7 @@ from ._ops import (
     N_OPCODES,
     OPERATORS,
     POW,
+    RELU,
     SQRT,
     SQUARE,
     SYMPY_FUNCTIONS,
@@ -197,7 +198,10 @@ class Formula:
             elif isinstance(e, sympy.exp):
                 emit(EXP)
                 walk(e.args[0])
-            elif isinstance(e, (sympy.Max, sympy.Min)):  # relu(a) is Max(0, a)
+            elif isinstance(e, sympy.Max) and len(e.args) == 2 and 0 in e.args:  # relu
+                emit(RELU)
+                walk(e.args[1] if e.args[0] == 0 else e.args[0])
+            elif isinstance(e, (sympy.Max, sympy.Min)):
                 _chain(MAX if isinstance(e, sympy.Max) else MIN, list(e.args))
             elif e.func in _UNARY:
                 emit(_UNARY[e.func])

@@ -246,6 +246,11 @@ def test_new_operators_match_central_differences(text, x):
     np.testing.assert_allclose(grad[0], numeric, rtol=1e-6, atol=1e-8)
 
 
+def test_max_of_zero_compiles_to_relu():
+    relu = Formula.from_sympy("Max(0, x1 - x2) + Max(x3, 0)", NAMES)
+    assert relu.code.count(OPERATORS["relu"].opcode) == 2 and OPERATORS["max"].opcode not in relu.code
+
+
 def test_max_min_and_relu_take_the_mean_gradient_at_a_tie():
     f = Formula.from_sympy("Max(x1, x2) + Min(x2, x3) + Max(0, x1 - x3)", NAMES)
     values, grads = f.evaluate(np.array([[1.0, 1.0, 1.0], [2.0, 1.0, 0.0]]))
