@@ -83,8 +83,8 @@ class SearchOptions:
         if not isinstance(self.operators, str):
             self.operators = tuple(self.operators)
         self.resolved = resolve_operators(self.operators, self.operator_complexity)
-        if not isinstance(self.operators, str):  # the flat ones were left out, with a warning
-            self.operators = tuple(name for name in self.operators if not is_flat(name))
+        # (a string was refused above) the flat ones were left out, with a warning
+        self.operators = tuple(name for name in self.operators if not is_flat(name))
         self.limits = resolve_constraints(self.constraints)
         self.max_size = _as_int("max_size", self.max_size, 3)
         self.batch_size = _as_int("batch_size", self.batch_size, 2)
