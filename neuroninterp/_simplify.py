@@ -38,6 +38,7 @@ SIMPLIFY_SECONDS = 40.0  # per Simplifier: after this much time in simplest(), f
 UNTAYLOR_BELOW = 1e-4  # untaylor only near-exact formulas (approximants of an exact one)
 TAYLOR_SPREAD = 1.0  # untaylor: largest spread of a function's argument (relative for log, powers)
 REFIT_MAX_CONSTANTS = 15  # refit leaves longer forms alone: a fit of hundreds ran for minutes
+TINY = 1e-9  # tidy_constants also tries constants smaller than this as 0
 TAYLOR_ACCURACY = 1e-3  # untaylor's first try: largest error of the quadratic, share of the range
 
 
@@ -382,6 +383,9 @@ class Simplifier:
         base_loss = self.loss(expr)
         tol = _tolerance(base_loss)
         options = [expr, self._round(expr)]
+        tiny = {f: sympy.Integer(0) for f in expr.atoms(sympy.Float) if abs(f) < TINY}
+        if tiny:  # a fitted zero outside a sum, which prune cannot drop: Max(2.4e-20, x2 - x3)
+            options.append(self._round(expr.xreplace(tiny)))
         expanded = bounded_expand(expr) if expr.is_Add else expr
         # Rescaling saves at most two operations a term (-2.5*x -> -x), and options with
         # more operations than expr sort after it: past that, rescaled forms cannot win.

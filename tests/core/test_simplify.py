@@ -286,6 +286,9 @@ def test_a_tangent_phase_is_wrapped_by_its_own_period() -> None:
     ("-(x2/x1)**0.666666666666666*((x3/x2)**2.0 + 1)", "x1*x2**2/(x2**2 + x3**2)**1.5",
      "-(x2/x1)**(2/3)*(1 + x3**2/x2**2)"),
     ("0.135335283236611**(x1/x2)/x1**2", "exp(-x1/x2)/x1", "exp(-2*x1/x2)/x1**2"),
+    # a fitted zero where prune cannot drop it, and tiny constants that carry the formula
+    ("x1 + (x2 - x3)*Max(2.4e-20, x2 - x3)", "x1 + Max(0, x2 - x3)**2", "x1 + (x2 - x3)*Max(0, x2 - x3)"),
+    ("1.0e-10*x1 + 2.0e-10*x2**2", "x1 + 2*x2**2", "x1 + 2*x2**2"),
 ])
 def test_fitted_constants_become_the_numbers_they_stand_for(found, truth, expected) -> None:
     simp = simplifier_for(truth)
