@@ -322,6 +322,14 @@ class Simplifier:
             powers = [_exponent(f) for f in e.args if f.free_symbols]
             if len(powers) > 1 and all(p is not None for p in powers):
                 yield sympy.Add(*powers)
+            if coeff == 1:  # (a coefficient is peeled above, and its rest comes here)
+                # a product of powers with one exponent is a power of a product:
+                # 0.550565**(x1/x2)/x1**0.596811 -> exp(-x1/x2)/x1
+                # (only where that saves operations: x1*exp(-x2**2/2) stays, not x1**2*exp(-x2**2))
+                plain = _plainness(self._round(e))[0]
+                for p in _common_powers(e):
+                    if _plainness(p := self._round(p))[0] < plain:
+                        yield p
         if e.is_Pow:
             base, ex = e.args
             if ex.is_Number:
@@ -532,6 +540,28 @@ def _exponent(e: sympy.Expr) -> sympy.Expr | None:
     if e.is_Pow and e.base.is_Number and e.base.is_positive:
         return e.exp * sympy.log(e.base)
     return None
+
+
+def _common_powers(e: sympy.Expr) -> Iterator[sympy.Expr]:
+    """For a product ``e`` of factors ``b**k`` (``exp(k*A)`` is ``exp(A)**k``, a factor
+    ``b`` is ``b**1``): ``P`` with ``e = P**k`` for each fitted (float) ``k`` other than 1
+    and -1 among its factors, ``1/P`` where ``k`` is negative, so that the result grows where
+    ``e`` grows (where ``P`` is positive: ``strip`` checks). Exact exponents are left alone:
+    ``x1/sqrt(1 - u)`` is not to become ``x1**2/(1 - u)``."""
+    parts = []
+    for f in e.args:
+        if (exponent := _exponent(f)) is not None:  # exp(-2*x1**2 - 2*x2**2): k = -2 twice
+            for term in sympy.Add.make_args(exponent):  # (a constant term is a positive factor)
+                if term.free_symbols:
+                    k, rest = term.as_coeff_Mul()
+                    parts.append((sympy.exp(rest), k))
+        elif f.is_Pow and f.exp.is_Number:
+            parts.append((f.base, f.exp))
+        else:
+            parts.append((f, sympy.Integer(1)))
+    for k in {k for _, k in parts if k.is_Float and abs(k) != 1}:
+        inner = sympy.Mul(*[b ** (r / k) for b, r in parts])
+        yield inner if k > 0 else 1 / inner
 
 
 def drop_exact(e: sympy.Expr) -> sympy.Expr:
