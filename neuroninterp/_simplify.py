@@ -28,6 +28,7 @@ import numpy as np
 import sympy
 
 from ._formula import Formula
+from ._ops import log1p, log2, log10
 
 SAME_DIRECTION = 1.0 - 1e-9
 ALGEBRA_MAX_OPS = 10  # sympy.factor and simplify only below this size: unbounded on larger ones
@@ -154,12 +155,10 @@ class Simplifier:
         for polynomial in polynomials:
             # (an equal form would only be simplified twice)
             forms += [f for f in (polynomial, bounded_expand(polynomial)) if f != expr and f not in forms]
-        tol = _tolerance(loss)
-        for form in forms:
-            form = self._settle(drop_exact(self.refit(self.prune(form, max_tries=200))))
-            form_loss = self.loss(form)
-            if _plainness(form) < _plainness(expr) and form_loss <= loss + tol:
-                expr, loss = form, form_loss
+        expr, loss = self._plainest(expr, loss, forms)
+        # then logarithms of one base, in what the polynomials left (an atan in its limit
+        # would hide that 0.434294*exp(0.693147*log2(x2)) is x2/log(10))
+        expr, loss = self._plainest(expr, loss, _logarithms_as(expr))
         # Products of near-1 factors (Taylor-like forms the search finds) become short
         # once expanded and pruned: (1 + a*x1**2)*(1 + 2*a*x2**2) -> x1**2 + 2*x2**2.
         expanded = bounded_expand(expr)
@@ -168,6 +167,18 @@ class Simplifier:
             if _plainness(flat) < _plainness(expr) and self.loss(flat) <= loss + _tolerance(loss):
                 expr = flat
         return expr
+
+    def _plainest(self, expr: sympy.Expr, loss: float, forms: list[sympy.Expr]
+                  ) -> tuple[sympy.Expr, float]:
+        """``expr`` or the plainest of ``forms``, each pruned, refitted and settled first,
+        that fits as well (``loss`` is ``expr``'s), with its loss."""
+        tol = _tolerance(loss)
+        for form in forms:
+            form = self._settle(drop_exact(self.refit(self.prune(form, max_tries=200))))
+            form_loss = self.loss(form)
+            if _plainness(form) < _plainness(expr) and form_loss <= loss + tol:
+                expr, loss = form, form_loss
+        return expr, loss
 
     def _settle(self, expr: sympy.Expr) -> sympy.Expr:
         """Algebra, peel, prune and tidy, until nothing changes."""
@@ -562,6 +573,26 @@ def _common_powers(e: sympy.Expr) -> Iterator[sympy.Expr]:
     for k in {k for _, k in parts if k.is_Float and abs(k) != 1}:
         inner = sympy.Mul(*[b ** (r / k) for b, r in parts])
         yield inner if k > 0 else 1 / inner
+
+
+def _logarithms_as(e: sympy.Expr) -> list[sympy.Expr]:
+    """``e`` with all its logarithms (``log``, ``log10``, ``log2``, ``log1p``) written as one of
+    ``log``, ``log10``, ``log2``, each such form once, where ``e`` has more than one kind or
+    a scaled one. The search uses whichever it drew: ``0.30103*log2(x2/x3)`` is
+    ``log10(x2/x3)``, and ``0.434294*exp(0.693147*log2(x2) - x3*x4) + log10(x1)`` reads
+    ``x2*exp(-x3*x4) + log(x1)`` (rescaled) once written with ``log``."""
+    scale = {sympy.log: 1.0, log10: 1 / math.log(10), log2: 1 / math.log(2)}  # f(a) = scale*log(a)
+    kinds = {type(f) for f in e.atoms(sympy.Function) if type(f) in scale or isinstance(f, log1p)}
+    if not kinds or (len(kinds) == 1 and not any(f.is_Float for f in e.atoms(sympy.Number))):
+        return []
+
+    def written_with(head: type) -> sympy.Expr:
+        def rewrite(f: sympy.Function) -> sympy.Expr:
+            arg = 1 + f.args[0] if isinstance(f, log1p) else f.args[0]
+            return head(arg) * sympy.Float(scale.get(type(f), 1.0) / scale[head])
+        return e.replace(lambda f: type(f) in scale or isinstance(f, log1p), rewrite)
+
+    return [f for head in scale if (f := written_with(head)) != e]
 
 
 def drop_exact(e: sympy.Expr) -> sympy.Expr:

@@ -434,6 +434,25 @@ def test_a_power_of_a_product_is_peeled(found, truth, low, expected) -> None:
     assert simplifier_for(truth, low=low).simplest(parse(found)) == parse(expected)
 
 
+@pytest.mark.parametrize("found, truth, expected", [
+    ("x1 + 0.30103*log2(x2/x3)", "x1 + log(x2/x3)/log(10)", "x1 + log10(x2/x3)"),
+    # the logarithm of x1*exp(-x2*exp(-x3)), found with two kinds of logarithm
+    ("-0.434294*exp(0.693147*log2(x2) - x3) + log10(x1)", "x1*exp(-x2*exp(-x3))",
+     "log(x1) - x2*exp(-x3)"),
+    # the same, as the search found it once: atan in its limit, read as pi/2 - 1/u first
+    ("atan(23105565.547043/(exp(-x3 + 0.693147180559946*log2(x2)) + 1)) + 9.96549981997179e-8*log10(x1)",
+     "x1*exp(-x2*exp(-x3))", "log(x1) - x2*exp(-x3)"),
+    ("x1 + log10(x2/x3)", "x1 + log(x2/x3)/log(10)", "x1 + log10(x2/x3)"),  # already plain
+])
+def test_logarithms_of_other_bases_are_read_as_one_kind(found, truth, expected) -> None:
+    from neuroninterp._ops import SYMPY_FUNCTIONS
+
+    def read(text: str) -> sympy.Expr:
+        return sympy.sympify(text, locals={**SYM, **SYMPY_FUNCTIONS})
+
+    assert simplifier_for(truth).simplest(read(found)) == read(expected)
+
+
 def test_a_simplification_that_sympy_refuses_leaves_the_formula_as_found() -> None:
     # Max of an argument sympy finds complex raises ValueError in sympy itself
     simp = simplifier_for("x1 + x2")
