@@ -63,6 +63,9 @@ class cbrt(sympy.Function):
     def fdiff(self, argindex: int = 1) -> sympy.Expr:
         return 1 / (3 * cbrt(self.args[0]) ** 2)
 
+    def _eval_power(self, e: sympy.Expr) -> sympy.Expr | None:  # cbrt(a)**3 = a for every real a
+        return self.args[0] ** (e / 3) if e.is_Integer and e % 3 == 0 else None
+
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real
 

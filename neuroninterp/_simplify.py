@@ -555,10 +555,10 @@ def _exponent(e: sympy.Expr) -> sympy.Expr | None:
 
 def _common_powers(e: sympy.Expr) -> Iterator[sympy.Expr]:
     """For a product ``e`` of factors ``b**k`` (``exp(k*A)`` is ``exp(A)**k``, a factor
-    ``b`` is ``b**1``): ``P`` with ``e = P**k`` for each fitted (float) ``k`` other than 1
-    and -1 among its factors, ``1/P`` where ``k`` is negative, so that the result grows where
-    ``e`` grows (where ``P`` is positive: ``strip`` checks). Exact exponents are left alone:
-    ``x1/sqrt(1 - u)`` is not to become ``x1**2/(1 - u)``."""
+    ``b`` is ``b**1``): ``P`` with ``e = P**k`` for each ``k`` other than 1 and -1 among its
+    factors, ``1/P`` where ``k`` is negative, so that the result grows where ``e`` grows
+    (where ``P`` is positive: ``strip`` checks). An exact ``k`` only where every factor has
+    it: ``x1/sqrt(1 - u)`` is not to become ``x1**2/(1 - u)``."""
     parts = []
     for f in e.args:
         if (exponent := _exponent(f)) is not None:  # exp(-2*x1**2 - 2*x2**2): k = -2 twice
@@ -570,7 +570,8 @@ def _common_powers(e: sympy.Expr) -> Iterator[sympy.Expr]:
             parts.append((f.base, f.exp))
         else:
             parts.append((f, sympy.Integer(1)))
-    for k in {k for _, k in parts if k.is_Float and abs(k) != 1}:
+    same = len({abs(k) for _, k in parts}) == 1  # exp(-x1/(3*x2))/cbrt(x1): all of power 1/3
+    for k in {k for _, k in parts if abs(k) != 1 and (k.is_Float or same)}:
         inner = sympy.Mul(*[b ** (r / k) for b, r in parts])
         yield inner if k > 0 else 1 / inner
 

@@ -513,3 +513,10 @@ def test_fit_constants_with_two_constants():
     b = sympy.lambdify(SYMBOLS, reference)(*values.T)
     np.testing.assert_allclose(a, b, rtol=1e-6)
 
+
+def test_a_cube_root_to_a_multiple_of_three_is_a_power_of_its_argument():
+    from neuroninterp._ops import cbrt
+
+    x = sympy.Symbol("x", real=True)
+    assert cbrt(x) ** 3 == x and cbrt(x) ** -6 == x**-2
+    assert cbrt(x) ** 2 != x ** sympy.Rational(2, 3)  # x**(2/3) would be complex for x < 0
