@@ -578,13 +578,14 @@ def _common_powers(e: sympy.Expr) -> Iterator[sympy.Expr]:
 
 def _logarithms_as(e: sympy.Expr) -> list[sympy.Expr]:
     """``e`` with all its logarithms (``log``, ``log10``, ``log2``, ``log1p``) written as one of
-    ``log``, ``log10``, ``log2``, each such form once, where ``e`` has more than one kind or
-    a scaled one. The search uses whichever it drew: ``0.30103*log2(x2/x3)`` is
-    ``log10(x2/x3)``, and ``0.434294*exp(0.693147*log2(x2) - x3*x4) + log10(x1)`` reads
-    ``x2*exp(-x3*x4) + log(x1)`` (rescaled) once written with ``log``."""
+    ``log``, ``log10``, ``log2``, each such form once, where ``e`` has a logarithm other than
+    ``log`` and more than one kind or a float. The search uses whichever it drew:
+    ``0.30103*log2(x2/x3)`` is ``log10(x2/x3)``, and
+    ``0.434294*exp(0.693147*log2(x2) - x3*x4) + log10(x1)`` reads ``x2*exp(-x3*x4) + log(x1)``
+    (rescaled) once written with ``log``."""
     scale = {sympy.log: 1.0, log10: 1 / math.log(10), log2: 1 / math.log(2)}  # f(a) = scale*log(a)
     kinds = {type(f) for f in e.atoms(sympy.Function) if type(f) in scale or isinstance(f, log1p)}
-    if not kinds or (len(kinds) == 1 and not any(f.is_Float for f in e.atoms(sympy.Number))):
+    if kinds <= {sympy.log} or (len(kinds) == 1 and not any(f.is_Float for f in e.atoms(sympy.Number))):
         return []
 
     def written_with(head: type) -> sympy.Expr:
