@@ -337,10 +337,10 @@ class Simplifier:
                 # a product of powers with one exponent is a power of a product:
                 # 0.550565**(x1/x2)/x1**0.596811 -> exp(-x1/x2)/x1
                 # (only where that saves operations: x1*exp(-x2**2/2) stays, not x1**2*exp(-x2**2))
-                plain = _plainness(self._round(e))[0]
-                for p in _common_powers(e):
-                    if _plainness(p := self._round(p))[0] < plain:
-                        yield p
+                powers = [self._round(p) for p in _common_powers(e)]
+                if powers:
+                    plain = _plainness(self._round(e))[0]
+                    yield from (p for p in powers if _plainness(p)[0] < plain)
         if e.is_Pow:
             base, ex = e.args
             if ex.is_Number:
