@@ -428,8 +428,8 @@ def test_a_monotone_power_of_a_product_of_positive_features_is_still_peeled() ->
     ("exp(-x1/(3*x2))/cbrt(x1)", "exp(-x1/x2)/x1", 0.2, "exp(-x1/x2)/x1"),  # all of power 1/3
     ("0.1353352832366127**(x1**2 + x2**2)*cosh(2*x1)**2", "exp(-x1**2 - x2**2)*cosh(2*x1)",
      -1.0, "exp(-x1**2 - x2**2)*cosh(2*x1)"),
-    # saves no operation: stays, although x1**2*exp(-x2**2) would point the same way here
     ("x1/sqrt(x2**2 + 1)", "x1/sqrt(x2**2 + 1)", 0.2, "x1/sqrt(x2**2 + 1)"),  # one exact power
+    # saves no operation: stays, although x1**2*exp(-x2**2) would point the same way here
     ("x1*exp(-0.5*x2**2)", "x1*exp(-x2**2/2)", 0.2, "x1*exp(-x2**2/2)"),
 ])
 def test_a_power_of_a_product_is_peeled(found, truth, low, expected) -> None:
