@@ -584,7 +584,11 @@ def _logarithms_as(e: sympy.Expr) -> list[sympy.Expr]:
     ``0.434294*exp(0.693147*log2(x2) - x3*x4) + log10(x1)`` reads ``x2*exp(-x3*x4) + log(x1)``
     (rescaled) once written with ``log``."""
     scale = {sympy.log: 1.0, log10: 1 / math.log(10), log2: 1 / math.log(2)}  # f(a) = scale*log(a)
-    kinds = {type(f) for f in e.atoms(sympy.Function) if type(f) in scale or isinstance(f, log1p)}
+
+    def is_log(f: sympy.Expr) -> bool:
+        return type(f) in scale or isinstance(f, log1p)
+
+    kinds = {type(f) for f in e.atoms(sympy.Function) if is_log(f)}
     if kinds <= {sympy.log} or (len(kinds) == 1 and not any(f.is_Float for f in e.atoms(sympy.Number))):
         return []
 
@@ -592,7 +596,7 @@ def _logarithms_as(e: sympy.Expr) -> list[sympy.Expr]:
         def rewrite(f: sympy.Function) -> sympy.Expr:
             arg = 1 + f.args[0] if isinstance(f, log1p) else f.args[0]
             return head(arg) * sympy.Float(scale.get(type(f), 1.0) / scale[head])
-        return e.replace(lambda f: type(f) in scale or isinstance(f, log1p), rewrite)
+        return e.replace(is_log, rewrite)
 
     return [f for head in scale if (f := written_with(head)) != e]
 
