@@ -32,6 +32,11 @@ also written down before their first run.
 
     python benchmarks/search_recovery.py --fresh --seeds 2 --time-budget 30
     python benchmarks/search_recovery.py --more --seeds 2 --time-budget 30
+
+``--unseen`` (501-520, all operators) is twenty more from biology, chemistry, economics and
+physics, written down before their first run.
+
+    python benchmarks/search_recovery.py --unseen --seeds 2 --time-budget 30
 """
 
 from __future__ import annotations
@@ -149,6 +154,35 @@ MORE = {number: Experiment(number, truth, None, domain, note) for number, truth,
     (410, "x1 + Max(0, x2 - x3)**2", ((0, 1),) * 3, "a one-sided quadratic penalty"),
 ]}
 
+# Twenty more, from biology, chemistry, economics and physics, written down before their first
+# run; they run with every operator (today's 36).
+UNSEEN = {number: Experiment(number, truth, None, domain, note) for number, truth, domain, note in [
+    (501, "x1*x2/(1 + x1*x2*x3)", ((0.5, 2),) * 3, "Holling type II functional response"),
+    (502, "x1*x2*(1 - x2/x3)", ((0.5, 2), (0.5, 2), (2, 4)), "logistic population growth"),
+    (503, "x1*x2/(x3 + x2 + x2**2/x4)", ((0.5, 2),) * 4, "substrate inhibition (Haldane)"),
+    (504, "x1**x3/(x2**x3 + x1**x3)", ((0.5, 2), (0.5, 2), (1, 4)), "Hill equation"),
+    (505, "x1*(1 - (1 + x2)**(-x3))/x2", ((0.5, 2), (0.01, 0.2), (1, 30)),
+     "present value of an annuity"),
+    (506, "-x1*sqrt(x2)/(1 + x3*sqrt(x2))", ((0.5, 2),) * 3, "Debye-Hueckel activity"),
+    (507, "x1*sqrt((1 + x2)/(1 - x2))", ((0.5, 2), (-0.8, 0.8)), "relativistic Doppler factor"),
+    (508, "x1**3*exp(-x1/x2)", ((0.5, 3), (0.5, 2)), "Wien's approximation"),
+    (509, "x1 + (x2 - x1)/(1 + (x3/x4)**x5)", ((0, 0.5), (1.5, 2), (0.5, 2), (0.5, 2), (1, 3)),
+     "four-parameter dose response"),
+    (510, "x1*x2/(1 + (x1 - 1)*x2/x3)", ((1.2, 3), (0.5, 2), (1, 3)), "Beverton-Holt recruitment"),
+    (511, "x1*x2/(x3 + x4)", ((0.5, 2),) * 4, "basic reproduction number"),
+    (512, "sqrt(2*x1/x2) - x3", ((0.5, 2),) * 3, "escape velocity against a speed"),
+    (513, "x1**1.5/sqrt(x2 + x3)", ((0.5, 2),) * 3, "Kepler's orbital period"),
+    (514, "x1*exp(-x2*x3)/x3**2", ((0.5, 2), (0.1, 1), (0.5, 2)), "attenuated inverse square"),
+    (515, "x2*(sin(x1)/x1)**2", ((0.3, 3), (0.5, 2)), "single-slit intensity"),
+    (516, "x1*(x2**4 - x3**4)", ((0.5, 2), (1, 2), (0.2, 1)), "net radiated power"),
+    (517, "x3*(x1/x2)**2*exp(x1/x2)/(exp(x1/x2) - 1)**2", ((0.5, 2),) * 3,
+     "Einstein solid heat capacity"),
+    (518, "(sqrt(x1) + sqrt(x2))**2 - x3", ((0.5, 2),) * 3, "CES utility against a price"),
+    (519, "x1**2*sin(2*x2)/x3", ((0.5, 2), (0.1, 1.4), (0.5, 2)), "projectile range"),
+    (520, "x1*exp(-x2*(1/x3 - 1/x4))", ((0.5, 2), (0.5, 2), (0.5, 1), (1, 2)),
+     "Clausius-Clapeyron vapour pressure"),
+]}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -161,6 +195,8 @@ def main() -> None:
                         help="twenty more, written down before their first run, with every operator")
     parser.add_argument("--more", action="store_true",
                         help="ten formulas that need the operators added after --fresh")
+    parser.add_argument("--unseen", action="store_true",
+                        help="twenty more from other fields, written down before their first run")
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. N-1")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--points", type=int, default=1000)
@@ -173,8 +209,8 @@ def main() -> None:
                         help='search constraints as JSON, e.g. \'{"pow": [-1, 1]}\'')
     args = parser.parse_args()
     cosine = 0.999 if args.noise else 0.9999
-    cases = (MORE if args.more else FRESH if args.fresh else HELD_OUT if args.held_out
-             else {**OTHER, **WIDE} if args.other else EXPERIMENTS)
+    cases = (UNSEEN if args.unseen else MORE if args.more else FRESH if args.fresh
+             else HELD_OUT if args.held_out else {**OTHER, **WIDE} if args.other else EXPERIMENTS)
     numbers = args.experiments or (sorted(cases) if cases is not EXPERIMENTS else [1, 2, 3, 4, 5, 6])
     given = operator_names() if args.operators == ["all"] else args.operators
 
@@ -182,7 +218,7 @@ def main() -> None:
         if given or cases is EXPERIMENTS:
             return given
         return (HELD_OUT_OPERATORS if number in HELD_OUT else OTHER_OPERATORS if number in OTHER
-                else operator_names() if number in MORE else OPERATORS_26)
+                else operator_names() if number in MORE or number in UNSEEN else OPERATORS_26)
 
     print(f"# search recovery: {args.points} points, time_budget={args.time_budget:g} s, "
           f"noise={args.noise:g}, cosine >= {cosine}, n_jobs={args.n_jobs or 'all cores'}, "
