@@ -314,6 +314,9 @@ class Simplifier:
             rest = [t for t in e.args if not t.free_symbols]
             if rest:
                 yield sympy.Add(*[t for t in e.args if t.free_symbols])
+            combined = sympy.logcombine(e, force=True)  # log(x1) + log(u) = log(x1*u), monotone
+            if isinstance(combined, sympy.log):
+                yield combined.args[0]
         if e.is_Mul:
             coeff, rest = e.as_coeff_Mul()
             if coeff.is_Number and coeff != 1:
@@ -439,6 +442,9 @@ class Simplifier:
             fraction = Fraction(v).limit_denominator(12)  # exponents such as 7/3
             if close(float(fraction)):
                 return sympy.Rational(fraction.numerator, fraction.denominator)
+            square = Fraction(v * v).limit_denominator(12)  # 1.41421*sqrt(x1/x2) -> sqrt(2*x1/x2)
+            if close(math.copysign(math.sqrt(square), v)):
+                return (1 if v > 0 else -1) * sympy.sqrt(sympy.Rational(square.numerator, square.denominator))
             for digits in (2, 3):
                 if close(round(v, digits)):
                     return sympy.Float(round(v, digits), 6)
@@ -579,7 +585,8 @@ def _common_powers(e: sympy.Expr) -> Iterator[sympy.Expr]:
 def _logarithms_as(e: sympy.Expr) -> list[sympy.Expr]:
     """``e`` with all its logarithms (``log``, ``log10``, ``log2``, ``log1p``) written as one of
     ``log``, ``log10``, ``log2``, each such form once, where ``e`` has a logarithm other than
-    ``log`` and more than one kind or a float. The search uses whichever it drew:
+    ``log`` and another logarithm or a float (``log10(x1) + log10(u)`` is ``x1*u`` once
+    written with ``log``). The search uses whichever it drew:
     ``0.30103*log2(x2/x3)`` is ``log10(x2/x3)``, and
     ``0.434294*exp(0.693147*log2(x2) - x3*x4) + log10(x1)`` reads ``x2*exp(-x3*x4) + log(x1)``
     (rescaled) once written with ``log``."""
@@ -588,8 +595,9 @@ def _logarithms_as(e: sympy.Expr) -> list[sympy.Expr]:
     def is_log(f: sympy.Expr) -> bool:
         return type(f) in scale or isinstance(f, log1p)
 
-    kinds = {type(f) for f in e.atoms(sympy.Function) if is_log(f)}
-    if kinds <= {sympy.log} or (len(kinds) == 1 and not any(f.is_Float for f in e.atoms(sympy.Number))):
+    logs = [f for f in e.atoms(sympy.Function) if is_log(f)]
+    kinds = {type(f) for f in logs}
+    if kinds <= {sympy.log} or (len(logs) == 1 and not any(f.is_Float for f in e.atoms(sympy.Number))):
         return []
 
     def written_with(head: type) -> sympy.Expr:
@@ -715,8 +723,10 @@ def operations(e: sympy.Expr) -> int:
     count_ops counts a division in ``3/7`` and the sign of an integer exponent only, so it
     preferred ``x1**0.428571`` to ``x1**(3/7)``, ``0.3999999984*x1`` to ``2*x1/5`` and
     ``x1**-11.9999999999995`` to ``x1**-12``. A power of a float, ``c**T``, counts as
-    ``exp(log(c)*T)`` does (one more), so that ``exp(-x1*x2)`` can win over ``0.367879**(x1*x2)``."""
+    ``exp(log(c)*T)`` does (one more), so that ``exp(-x1*x2)`` can win over ``0.367879**(x1*x2)``.
+    A number written as a power, ``sqrt(2)``, is a number too."""
     fractions = {r: sympy.Float(r) for r in e.atoms(sympy.Rational) if not r.is_Integer}
+    fractions |= {p: sympy.Dummy() for p in e.atoms(sympy.Pow) if p.is_number}  # sqrt(2)
     negative = sum(1 for p in e.atoms(sympy.Pow) if p.exp.is_Float and p.exp < 0)
     float_bases = sum(1 for p in e.atoms(sympy.Pow) if p.base.is_Float)
     return int(sympy.count_ops(e.xreplace(fractions))) + negative + float_bases

@@ -288,6 +288,9 @@ def test_a_tangent_phase_is_wrapped_by_its_own_period() -> None:
     # a fitted zero where prune cannot drop it, and tiny constants that carry the formula
     ("x1 + (x2 - x3)*Max(2.4e-20, x2 - x3)", "x1 + Max(0, x2 - x3)**2", "x1 + (x2 - x3)*Max(0, x2 - x3)"),
     ("1.0e-10*x1 + 2.0e-10*x2**2", "x1 + 2*x2**2", "x1 + 2*x2**2"),
+    # square roots of small fractions, which count as numbers, not as powers
+    ("x1 + 1.41421356*sqrt(x2/x3)", "x1 + sqrt(2*x2/x3)", "x1 + sqrt(2)*sqrt(x2/x3)"),
+    ("x1 - 0.866025404*x2**2", "x1 - sqrt(3)*x2**2/2", "2*x1 - sqrt(3)*x2**2"),
 ])
 def test_fitted_constants_become_the_numbers_they_stand_for(found, truth, expected) -> None:
     simp = simplifier_for(truth)
@@ -445,6 +448,9 @@ def test_a_power_of_a_product_is_peeled(found, truth, low, expected) -> None:
     ("atan(23105565.547043/(exp(-x3 + 0.693147180559946*log2(x2)) + 1)) + 9.96549981997179e-8*log10(x1)",
      "x1*exp(-x2*exp(-x3))", "log(x1) - x2*exp(-x3)"),
     ("x1 + log10(x2/x3)", "x1 + log(x2/x3)/log(10)", "x1 + log10(x2/x3)"),  # already plain
+    # a sum of logarithms is the logarithm of a product, monotone in the product
+    ("log10(x1) + log10(x2 + x3**2)", "x1*(x2 + x3**2)", "x1*(x2 + x3**2)"),
+    ("log(x1) + 2*log(x2 + x3)", "x1*(x2 + x3)**2", "x1*(x2 + x3)**2"),
 ])
 def test_logarithms_of_other_bases_are_read_as_one_kind(found, truth, expected) -> None:
     from neuroninterp._ops import SYMPY_FUNCTIONS
