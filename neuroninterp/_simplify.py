@@ -226,6 +226,9 @@ class Simplifier:
             arg, shape, relative = args[0], t**expr.exp, True
         elif expr.is_Pow and (exponent := _exponent(rebuilt)) is not None:  # c**T = exp(T*log(c))
             arg, shape, relative = exponent, sympy.exp(t), False
+        elif rebuilt.is_Pow:  # b**T = exp(T*log(b)) where b > 0 (else log(b) has no value)
+            arg = self.untaylor(rebuilt.exp * sympy.log(rebuilt.base), accuracy)  # (its log too)
+            shape, relative = sympy.exp(t), False
         else:
             return rebuilt
         v = self.values(arg)

@@ -327,6 +327,17 @@ def test_functions_in_a_limit_give_way_to_their_form_there(found, truth, expecte
     assert simp.loss(result) < 1e-12
 
 
+def test_a_power_near_one_to_a_varying_exponent_is_read_through_its_logarithm() -> None:
+    # b**T = exp(T*log(b)): with b = exp(-1.8e-8/x1) both are in their Taylor regime, and tan
+    # next to its pole then gives the Beverton-Holt recruitment x1*x2/(1 + (x1 - 1)*x2/x3)
+    simp = simplifier_for("x1*x2/(1 + (x1 - 1)*x2/x3)", low=[1.2, 0.5, 1], high=[3, 2, 3])
+    found = parse("x3*tan((2.9787845061029**(-1.61647940062282e-8/x1))**(x3/x2 - 0.999999997771845)"
+                  " + 0.570796309150776)")
+    result = simp.simplest(found)
+    assert result == parse("x3/(1 - (x2 - x3)/(x1*x2))")
+    assert simp.loss(result) < 1e-12
+
+
 def test_flipping_to_minus_one_over_t_does_not_put_a_pole_inside_the_data() -> None:
     # -1/T points along T, but where T changes sign over the points it has a pole there and
     # orders the points unlike T. This sum (the normal density's exponent, from a Taylor
