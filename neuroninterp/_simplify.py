@@ -41,6 +41,7 @@ TAYLOR_SPREAD = 1.0  # untaylor: largest spread of a function's argument (relati
 REFIT_MAX_CONSTANTS = 15  # refit leaves longer forms alone: a fit of hundreds ran for minutes
 TINY = 1e-9  # tidy_constants also tries constants smaller than this as 0
 TAYLOR_ACCURACY = 1e-3  # untaylor's first try: largest error of the quadratic, share of the range
+SMALL = 1e-5  # constants below this are also tried to first order (first_order)
 
 
 class Simplifier:
@@ -151,6 +152,8 @@ class Simplifier:
         loss = self.loss(expr)
         polynomials = ([self.untaylor(expr, TAYLOR_ACCURACY), self.untaylor(expr)]
                        if loss < UNTAYLOR_BELOW else [])
+        if loss < UNTAYLOR_BELOW and (linear := first_order(expr)) is not None:
+            polynomials.append(linear)
         forms: list[sympy.Expr] = []
         for polynomial in polynomials:
             # (an equal form would only be simplified twice)
@@ -523,6 +526,25 @@ def _taylor(shape: sympy.Expr, t: sympy.Symbol, arg: sympy.Expr, v: np.ndarray,
         c[2] = 0.0  # a linear stretch (exp(1e-5*u)): its square would only add noise
     u = arg - sympy.Float(a0)
     return sympy.Float(c[0]) + sympy.Float(c[1]) * u + sympy.Float(c[2]) * u**2
+
+
+def first_order(e: sympy.Expr) -> sympy.Expr | None:
+    """``e`` to first order in its constants smaller than ``SMALL``, or None where it has none
+    or has no value with them at 0. A formula can be exact only because such constants keep
+    it in a linear regime: ``x1**1.45e-7*x2/(4.85e-8*x1 + x2)`` is ``1 + 1.45e-7*log(x1) -
+    4.85e-8*x1/x2``, which points as ``3*log(x1) - x1/x2`` does. Each factor alone is far
+    from its Taylor regime; only the constants are small."""
+    small = [f for f in e.atoms(sympy.Float) if 0 < abs(f) < SMALL]
+    if not small:
+        return None
+    eps = [sympy.Dummy() for _ in small]
+    symbolic = e.xreplace(dict(zip(small, eps)))
+    at_zero = {c: 0 for c in eps}
+    linear = symbolic.xreplace(at_zero) + sympy.Add(
+        *[f * sympy.diff(symbolic, c).xreplace(at_zero) for f, c in zip(small, eps)])
+    if linear.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        return None
+    return linear
 
 
 def _limit_form(shape: sympy.Expr, arg: sympy.Expr, v: np.ndarray) -> sympy.Expr | None:

@@ -316,6 +316,9 @@ def test_functions_in_their_taylor_regime_give_way_to_the_polynomial() -> None:
     # a number to a tiny power is in the Taylor regime of exp: the law of cosines
     ("5.61807e+6**(x1*x2*(1.32121e-8*sin(x3/2)**2 - 6.60603e-9))*(x1**2 + 1.94803e+7) + x2**2",
      "sqrt(x1**2 + x2**2 - 2*x1*x2*cos(x3))", "x1**2 + 4*x1*x2*sin(x3/2)**2 - 2*x1*x2 + x2**2"),
+    # small constants keep the whole formula linear in them, though no factor is near its Taylor
+    # regime (Wien's approximation x1**3*exp(-x1/x2), as the search found it once)
+    ("x1**1.45379e-7*x2/(4.84596e-8*x1 + x2)", "x1**3*exp(-x1/x2)", "-x1/x2 + 3*log(x1)"),
     # a negated monotone function is peeled like the function: -asinh(T) -> -T
     ("-asinh(x1**2*x3**2 + (x1 - x2)**2*(x1 + x2)**2)", "1/((x1**2 - x2**2)**2 + (x1*x3)**2)",
      "-x1**2*x3**2 - (x1 - x2)**2*(x1 + x2)**2"),
