@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 
 import numpy as np
+import scipy.optimize
 import sympy
 
 from ._formula import Formula
@@ -388,11 +389,30 @@ class Simplifier:
                 break
             _, add, term = min(options, key=lambda o: o[0])
             candidate = expr.xreplace({add: add - term})
+            if self.labels is not None:  # the term's share of the offset and margin, refitted
+                candidate = self._hinge_refit(candidate)
             if candidate.free_symbols and self.loss(candidate) <= base + tol:
                 expr = candidate
             else:
                 failed.add((add, term))
         return expr
+
+    def _hinge_refit(self, expr: sympy.Expr) -> sympy.Expr:
+        """``a*expr + b`` with ``a > 0`` and ``b`` fitted to the hinge loss on the labels (the
+        same classifier, with the margin and offset it fits best), or ``expr`` where that
+        does not fit better."""
+        v = self.values(expr)
+        if v is None or not np.all(np.isfinite(v)) or self.labels is None:
+            return expr
+        y = self.labels
+
+        def hinge(p: np.ndarray) -> float:
+            return float(np.maximum(0.0, 1.0 - y * (math.exp(p[0]) * v + p[1])).mean())
+
+        fit = scipy.optimize.minimize(hinge, np.zeros(2), method="Nelder-Mead")
+        if not fit.fun < hinge(np.zeros(2)):
+            return expr
+        return sympy.Float(math.exp(fit.x[0])) * expr + sympy.Float(fit.x[1])
 
     def _size(self, expr: sympy.Expr) -> float:
         """Mean absolute value at the points (inf where it cannot be evaluated); cached."""

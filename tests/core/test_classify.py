@@ -76,6 +76,25 @@ def test_classify_settles_on_one_of_two_features_that_both_separate():
     assert any("error rate" in note for note in result.notes)
 
 
+def test_a_term_that_only_shifts_the_margin_is_pruned_with_the_offset_refitted():
+    from neuroninterp._simplify import Simplifier
+
+    rng = np.random.default_rng(1)
+    X = rng.uniform(0, 2, size=(3000, 4))
+    keep = (X[:, 0] + X[:, 1] ** 2 > 2) == (X[:, 2] * X[:, 3] > 1)
+    X = X[keep]
+    labels = np.where(X[:, 2] * X[:, 3] > 1, 1.0, -1.0)
+    names = ["x1", "x2", "x3", "x4"]
+    syms = {n: sympy.Symbol(n, real=True) for n in names}
+    simp = Simplifier(names, X, labels=labels)
+    # sin(x2) moves the values by less than the margin: without it (and with the offset and
+    # scale refitted) the hinge loss is no worse, and the rule no longer seems to use x2
+    found = sympy.sympify("sin(x2) + 219.208296258044 - 219.837557745796/(x3*x4)", locals=syms)
+    result = simp.simplest(found)
+    assert {s.name for s in result.free_symbols} == {"x3", "x4"}, result
+    assert simp.loss(result) <= simp.loss(found) * 1.001 and simp.error(result) == 0.0
+
+
 def test_experiment_7_rule_is_judged_where_the_two_features_differ():
     from neuroninterp._paper import rule_follows
 
