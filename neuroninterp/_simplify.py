@@ -468,8 +468,9 @@ class Simplifier:
             fraction = Fraction(v).limit_denominator(12)  # exponents such as 7/3
             if close(float(fraction)):
                 return sympy.Rational(fraction.numerator, fraction.denominator)
-            square = Fraction(v * v).limit_denominator(12)  # 1.41421*sqrt(x1/x2) -> sqrt(2*x1/x2)
-            if close(math.copysign(math.sqrt(square), v)):
+            # 1.41421 -> sqrt(2), 0.866025 -> sqrt(3)/2 (not 100.96 -> 2*sqrt(308319)/11)
+            square = Fraction(v * v).limit_denominator(12)
+            if square.numerator <= 12 and close(math.copysign(math.sqrt(square), v)):
                 return (1 if v > 0 else -1) * sympy.sqrt(sympy.Rational(square.numerator, square.denominator))
             for digits in (2, 3):
                 if close(round(v, digits)):

@@ -297,6 +297,14 @@ def test_fitted_constants_become_the_numbers_they_stand_for(found, truth, expect
     assert simp.simplest(parse(found)) == parse(expected)
 
 
+def test_only_roots_of_small_fractions_are_read_as_roots() -> None:
+    simp = simplifier_for("x1 + x2")
+    assert simp._round(parse("1.7320508*x1")) == sympy.sqrt(3) * x1
+    # 2*sqrt(308319)/11 is within 1e-6 of this fitted scale, but it is no plainer number
+    large = float(2 * sympy.sqrt(308319) / 11)
+    assert simp._round(sympy.Float(large) * x1).atoms(sympy.Float)
+
+
 def test_functions_in_their_taylor_regime_give_way_to_the_polynomial() -> None:
     simp = simplifier_for("x1**2 + 2*x2**2")
     approximant = parse("-sin(0.002*x1 + 1.5707963267949) - 2*sin(0.002*x2 + 1.5707963267949)")
