@@ -162,9 +162,12 @@ ALIASES = {
 # PySR operators whose gradient is zero wherever it is defined: they cannot change the direction
 # of a formula's gradient, which is all the method fits, so they are left out (with a warning)
 FLAT = frozenset({"sign", "round", "floor", "ceil", "greater", "logical_or", "logical_and"})
-# Functions of these names that sympy's own namespace lacks or defines otherwise
-# (``cbrt`` there is the principal root): pass to ``sympify`` when reading a formula back.
-SYMPY_FUNCTIONS = {"cbrt": cbrt, "log10": log10, "log2": log2, "log1p": log1p}
+# Every operator (and alias) with a name, as the sympy expression it builds: pass to ``sympify``
+# when reading a formula back. sympy's own namespace lacks some (``log10``, ``relu``,
+# ``sigmoid``, ``square``) and defines others otherwise (``cbrt`` there is the principal root).
+SYMPY_FUNCTIONS = {name: OPERATORS[ALIASES.get(name, name)].sympy
+                   for name in [*OPERATORS, *ALIASES] if name.isidentifier()
+                   and ALIASES.get(name, name) in OPERATORS}
 
 DEFAULT_OPERATORS: tuple[str, ...] = ("+", "-", "*", "/", "sin", "exp")
 LAMBDIFY_MODULES = ["numpy", "scipy"]  # sympy.lambdify's modules for every operator (scipy: erf, gamma)

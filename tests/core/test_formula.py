@@ -228,6 +228,18 @@ def test_from_sympy_parses_strings_and_names_unknown_symbols():
         Formula.from_sympy("besselj(0, x1)", NAMES)
 
 
+def test_every_operator_name_reads_from_a_string():
+    # the package's own names, which sympy lacks or defines otherwise, and an alias
+    text = "relu(x1 - x2) + sigmoid(x3) + logistic(x1*x2) + square(x2) + cube(x3) + inv(x1) + neg(x2)"
+    f = Formula.from_sympy(text, NAMES)
+    x1, x2, x3 = 0.7, 0.2, -0.4
+    expected = ((x1 - x2) + 1 / (1 + np.exp(-x3)) + 1 / (1 + np.exp(-x1 * x2)) + x2**2 + x3**3
+                + 1 / x1 - x2)
+    assert f.evaluate(np.array([[x1, x2, x3]]))[0][0] == pytest.approx(expected, rel=1e-12)
+    assert Formula.from_sympy("max(x1, x2) - abs(x3)", NAMES).evaluate(
+        np.array([[x1, x2, x3]]))[0][0] == pytest.approx(0.3)
+
+
 @pytest.mark.parametrize("text, x", [
     ("cbrt(x1 - 2*x2)", [-3.0, 0.5, 0.0]),  # the real cube root of a negative number
     ("gamma(x1) + log10(x2) - log2(x3)", [-1.5, 0.7, 3.0]),  # gamma below 0 (reflection)
