@@ -37,6 +37,11 @@ also written down before their first run.
 physics, written down before their first run.
 
     python benchmarks/search_recovery.py --unseen --seeds 2 --time-budget 30
+
+``--novel`` (601-620, all operators) is twenty more from fields the others left out, written down
+before their first run.
+
+    python benchmarks/search_recovery.py --novel --seeds 2 --time-budget 30
 """
 
 from __future__ import annotations
@@ -184,6 +189,37 @@ UNSEEN = {number: Experiment(number, truth, None, domain, note) for number, trut
 ]}
 
 
+# Twenty more from fields the earlier sets left out (spectroscopy, statistics, hydrology,
+# neuroscience, pharmacology, acoustics, materials, astronomy, electronics), written down before
+# their first run; every operator (today's 36).
+NOVEL = {number: Experiment(number, truth, None, domain, note) for number, truth, domain, note in [
+    (601, "x1*tanh(x2*x3/x1)", ((0.5, 2), (0.5, 2), (0.1, 2)), "speed of a falling body with drag"),
+    (602, "x1/((x2 - x3)**2 + x1**2)", ((0.2, 1), (-1, 1), (-1, 1)), "Lorentzian line shape"),
+    (603, "x1**x2*exp(-x1)/gamma(x2 + 1)", ((1, 5), (0.5, 5)), "Poisson probability"),
+    (604, "gamma(x1 + 1)/(gamma(x2 + 1)*gamma(x1 - x2 + 1))", ((4, 8), (1, 3)),
+     "binomial coefficient"),
+    (605, "x1**(2/3)*sqrt(x2)/x3", ((0.5, 2),) * 3, "Manning's flow velocity"),
+    (606, "log((x1 + x2*x3)/(x4 + x2*x5))", ((0.5, 2),) * 5, "Goldman membrane voltage"),
+    (607, "x1 + x2*(1 - cos(x3))", ((0.5, 2), (0.1, 1), (0.2, 3)), "Compton scattering"),
+    (608, "atan(x1/x2) - x3", ((1, 2), (1, 2), (0.5, 1.2)), "Brewster angle against an incidence"),
+    (609, "x1*sqrt(x2)*exp(-x3/x2)", ((0.5, 2),) * 3, "collision-theory rate"),
+    (610, "20*log10(x1/x2) - x3*x4", ((0.5, 2), (0.5, 2), (0, 1), (0, 5)),
+     "sound level after absorption"),
+    (611, "x1*x2/(x2 - x3)*(exp(-x3*x4) - exp(-x2*x4))", ((0.5, 2), (1.5, 3), (0.1, 1), (0.5, 3)),
+     "Bateman drug concentration"),
+    (612, "x1*asinh(x2/x3)", ((0.5, 2),) * 3, "potential of a charged rod"),
+    (613, "x1*(1 - exp(-x2*x3))", ((0.5, 2),) * 3, "light absorbed (Beer-Lambert)"),
+    (614, "x1 + x2/sqrt(x3)", ((0.5, 2),) * 3, "Hall-Petch strength"),
+    (615, "(x3*x1**x4 + (1 - x3)*x2**x4)**(1/x4)", ((0.5, 2), (0.5, 2), (0.2, 0.8), (0.2, 0.8)),
+     "CES production"),
+    (616, "x1*(1 - x2/x3)", ((0.5, 2), (0.5, 1), (1.5, 3)), "work of a Carnot engine"),
+    (617, "x1 - 5*log10(x2)", ((10, 20), (1, 100)), "absolute magnitude"),
+    (618, "sqrt(x1**2 + (x2*x3 - 1/(x3*x4))**2)", ((0.5, 2),) * 4, "RLC impedance"),
+    (619, "x4*sigmoid(x1*x2 - x3)", ((-2, 2), (-2, 2), (-2, 2), (0.5, 2)), "a gated unit's output"),
+    (620, "x1*exp(x2*(1 - x1/x3))", ((0.5, 2), (0.5, 2), (1, 3)), "Ricker recruitment"),
+]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiments", type=int, nargs="+", default=None,
@@ -197,6 +233,8 @@ def main() -> None:
                         help="ten formulas that need the operators added after --fresh")
     parser.add_argument("--unseen", action="store_true",
                         help="twenty more from other fields, written down before their first run")
+    parser.add_argument("--novel", action="store_true",
+                        help="twenty more from yet other fields, written down before their first run")
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. N-1")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--points", type=int, default=1000)
@@ -209,7 +247,7 @@ def main() -> None:
                         help='search constraints as JSON, e.g. \'{"pow": [-1, 1]}\'')
     args = parser.parse_args()
     cosine = 0.999 if args.noise else 0.9999
-    cases = (UNSEEN if args.unseen else MORE if args.more else FRESH if args.fresh
+    cases = (NOVEL if args.novel else UNSEEN if args.unseen else MORE if args.more else FRESH if args.fresh
              else HELD_OUT if args.held_out else {**OTHER, **WIDE} if args.other else EXPERIMENTS)
     numbers = args.experiments or (sorted(cases) if cases is not EXPERIMENTS else [1, 2, 3, 4, 5, 6])
     given = operator_names() if args.operators == ["all"] else args.operators
@@ -218,7 +256,7 @@ def main() -> None:
         if given or cases is EXPERIMENTS:
             return given
         return (HELD_OUT_OPERATORS if number in HELD_OUT else OTHER_OPERATORS if number in OTHER
-                else operator_names() if number in MORE or number in UNSEEN else OPERATORS_26)
+                else operator_names() if number in {**MORE, **UNSEEN, **NOVEL} else OPERATORS_26)
 
     print(f"# search recovery: {args.points} points, time_budget={args.time_budget:g} s, "
           f"noise={args.noise:g}, cosine >= {cosine}, n_jobs={args.n_jobs or 'all cores'}, "
