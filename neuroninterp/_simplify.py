@@ -144,6 +144,7 @@ class Simplifier:
             self._spent += time.perf_counter() - t0
 
     def _simplest(self, expr: sympy.Expr) -> sympy.Expr:
+        expr = self.one_branch(expr)
         if self.labels is not None:
             return self.tidy_constants(self.prune(self.algebra(expr)), rescale=False)
         expr = self._settle(drop_exact(expr))
@@ -244,6 +245,24 @@ class Simplifier:
                 return form
         return rebuilt
 
+    def one_branch(self, expr: sympy.Expr) -> sympy.Expr:
+        """Each ``Max``/``Min`` with one argument that wins at every point, as that argument,
+        and each ``Abs`` of an argument of one sign as the argument or its negative: the same
+        values on the points (the search's ``Max(302.09, x1)`` for ``x1`` below 2 is 302.09)."""
+        def settle(e: sympy.Expr) -> sympy.Expr:
+            values = [self.values(a) for a in e.args]
+            if any(v is None or not np.all(np.isfinite(v)) for v in values):
+                return e
+            if isinstance(e, sympy.Abs):
+                return e.args[0] if np.all(values[0] >= 0) else -e.args[0] if np.all(values[0] <= 0) else e
+            wins = np.greater_equal if isinstance(e, sympy.Max) else np.less_equal
+            for a, v in zip(e.args, values):
+                if all(np.all(wins(v, w)) for w in values):
+                    return a
+            return e
+
+        return expr.replace(lambda e: isinstance(e, (sympy.Max, sympy.Min, sympy.Abs)), settle)
+
     def _close(self, exact: sympy.Expr, approximation: sympy.Expr, accuracy: float) -> bool:
         """The largest difference of the two over the points is at most ``accuracy`` times
         the range of ``exact``."""
@@ -278,6 +297,7 @@ class Simplifier:
             rewrites.append(lambda e: _factor_separately(e, set(symbolic.values())))
         # log(x2**c) -> c*log(x2): only right where x2 > 0, and same_direction checks that
         rewrites.append(lambda e: sympy.expand_log(e, force=True))
+        rewrites.append(lambda e: sympy.powdenest(e, force=True))  # (c**a)**b -> c**(a*b): c > 0 too
         if self._signed:
             # with the one-signed features as positive (negative) symbols, sympy drops their Abs
             # and merges powers: sqrt(1/x4)*Abs(x3) -> x3/sqrt(x4), and factor turns

@@ -340,12 +340,13 @@ def test_functions_in_a_limit_give_way_to_their_form_there(found, truth, expecte
 
 def test_a_power_near_one_to_a_varying_exponent_is_read_through_its_logarithm() -> None:
     # b**T = exp(T*log(b)): with b = exp(-1.8e-8/x1) both are in their Taylor regime, and tan
-    # next to its pole then gives the Beverton-Holt recruitment x1*x2/(1 + (x1 - 1)*x2/x3)
+    # next to its pole then gives the Beverton-Holt recruitment x1*x2/(1 + (x1 - 1)*x2/x3),
+    # here in the form x1*x2*x3/(x3 + (x1 - 1)*x2)
     simp = simplifier_for("x1*x2/(1 + (x1 - 1)*x2/x3)", low=[1.2, 0.5, 1], high=[3, 2, 3])
     found = parse("x3*tan((2.9787845061029**(-1.61647940062282e-8/x1))**(x3/x2 - 0.999999997771845)"
                   " + 0.570796309150776)")
     result = simp.simplest(found)
-    assert result == parse("x3/(1 - (x2 - x3)/(x1*x2))")
+    assert result == parse("x1*x2*x3/(x1*x2 - x2 + x3)")
     assert simp.loss(result) < 1e-12
 
 
@@ -489,3 +490,21 @@ def test_a_simplification_that_sympy_refuses_leaves_the_formula_as_found() -> No
     odd = sympy.Max(x1, x2, evaluate=False) + sympy.Float(1.5)
     simp._simplest = lambda e: sympy.Max(x1, 2 + sympy.I)  # as a rewrite deep inside may build
     assert simp.simplest(odd) == odd
+
+
+@pytest.mark.parametrize("found, expected", [
+    ("Max(302.09, x1) + x2", "302.09 + x2"),  # a constant that wins everywhere (x1 < 1.5)
+    ("Min(x1*x2 + 3, x3) - x1", "x3 - x1"),  # a variable one
+    ("Max(x1, x2) + x3", "Max(x1, x2) + x3"),  # the two trade places: kept
+    ("Abs(x1 - 2)*x2", "(2 - x1)*x2"),  # negative at every point
+])
+def test_a_branch_that_wins_at_every_point_stands_for_its_max_min_or_abs(found, expected) -> None:
+    simp = simplifier_for("x1 + x2")
+    assert simp.one_branch(parse(found)) == parse(expected)
+
+
+def test_a_power_of_a_power_of_a_number_is_read_as_one_exponential() -> None:
+    # the search's form of x1*exp(x2*(1 - x1/x3)), once its Max(302.09, x1) is a number
+    found = "x1*((302.765/(Max(302.09, x1) + 1))**(932.663*(x1/x3 - 1)))**x2"
+    simp = simplifier_for("x1*exp(x2*(1 - x1/x3))", low=[0.5, 0.5, 1.0], high=[2.0, 2.0, 3.0])
+    assert simp.simplest(parse(found)) == parse("x1*exp(-x2*(x1/x3 - 1))")
