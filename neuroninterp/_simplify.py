@@ -250,8 +250,9 @@ class Simplifier:
         and each ``Abs`` of an argument of one sign as the argument or its negative: the same
         values on the points (the search's ``Max(302.09, x1)`` for ``x1`` below 2 is 302.09)."""
         def settle(e: sympy.Expr) -> sympy.Expr:
-            values = [self.values(a) for a in e.args]
-            if any(v is None or not np.all(np.isfinite(v)) for v in values):
+            found = [self.values(a) for a in e.args]
+            values = [v for v in found if v is not None and np.all(np.isfinite(v))]
+            if len(values) < len(found):
                 return e
             if isinstance(e, sympy.Abs):
                 return e.args[0] if np.all(values[0] >= 0) else -e.args[0] if np.all(values[0] <= 0) else e
