@@ -166,8 +166,7 @@ FLAT = frozenset({"sign", "round", "floor", "ceil", "greater", "logical_or", "lo
 # when reading a formula back. sympy's own namespace lacks some (``log10``, ``relu``,
 # ``sigmoid``, ``square``) and defines others otherwise (``cbrt`` there is the principal root).
 SYMPY_FUNCTIONS = {name: OPERATORS[ALIASES.get(name, name)].sympy
-                   for name in [*OPERATORS, *ALIASES] if name.isidentifier()
-                   and ALIASES.get(name, name) in OPERATORS}
+                   for name in [*OPERATORS, *ALIASES] if name.isidentifier()}
 
 DEFAULT_OPERATORS: tuple[str, ...] = ("+", "-", "*", "/", "sin", "exp")
 LAMBDIFY_MODULES = ["numpy", "scipy"]  # sympy.lambdify's modules for every operator (scipy: erf, gamma)
