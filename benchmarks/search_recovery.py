@@ -262,12 +262,12 @@ def main() -> None:
           f"noise={args.noise:g}, cosine >= {cosine}, n_jobs={args.n_jobs or 'all cores'}, "
           f"operators={' '.join(given) if given else 'default' if cases is EXPERIMENTS else 'per set'}, "
           f"constraints={args.constraints}\n")
-    print("| exp | seed | equivalent | chosen formula | seconds | stopped |")
-    print("|----:|-----:|:----------:|:---------------|--------:|:--------|")
+    print("| exp | seed | equivalent | chosen formula | seconds | simplify seconds | stopped |")
+    print("|----:|-----:|:----------:|:---------------|--------:|-----------------:|:--------|")
     summary = []
     for number in numbers:
         exp = cases[number]
-        times, wins = [], 0
+        times, simplify, wins = [], [], 0
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             gs = exp.gradient_set(args.points, seed=seed, noise=args.noise)
             ops = operators(number)
@@ -279,13 +279,14 @@ def main() -> None:
                 result.best.expr, exp.expr, exp.names, fresh, cosine=cosine)[0]
             wins += ok
             times.append(result.stats["seconds"])
+            simplify.append(result.stats["simplify_seconds"])
             print(f"| {number} | {seed} | {'yes' if ok else 'no'} | `{result.best}` | "
-                  f"{result.stats['seconds']:.1f} | {result.stats['stopped']} |", flush=True)
-        summary.append((number, exp.truth, wins, len(times), statistics.median(times)))
-    print("\n| exp | truth | equivalent | median search seconds |")
-    print("|----:|:------|-----------:|----------------------:|")
-    for number, truth, wins, n, med in summary:
-        print(f"| {number} | `{truth}` | {wins}/{n} | {med:.1f} |")
+                  f"{times[-1]:.1f} | {simplify[-1]:.1f} | {result.stats['stopped']} |", flush=True)
+        summary.append((number, exp.truth, wins, len(times), statistics.median(times), max(simplify)))
+    print("\n| exp | truth | equivalent | median search seconds | longest simplify seconds |")
+    print("|----:|:------|-----------:|----------------------:|-------------------------:|")
+    for number, truth, wins, n, med, longest in summary:
+        print(f"| {number} | `{truth}` | {wins}/{n} | {med:.1f} | {longest:.1f} |")
 
 
 if __name__ == "__main__":

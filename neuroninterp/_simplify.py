@@ -42,6 +42,7 @@ TAYLOR_SPREAD = 1.0  # untaylor: largest spread of a function's argument (relati
 REFIT_MAX_CONSTANTS = 15  # refit leaves longer forms alone: a fit of hundreds ran for minutes
 TINY = 1e-9  # tidy_constants also tries constants smaller than this as 0
 TAYLOR_ACCURACY = 1e-3  # untaylor's first try: largest error of the quadratic, share of the range
+SETTLE_WITHIN = 10.0  # _plainest settles only forms whose loss is within this factor of the best
 SMALL = 1e-5  # constants below this are also tried to first order (first_order)
 
 
@@ -179,7 +180,13 @@ class Simplifier:
         that fits as well (``loss`` is ``expr``'s), with its loss."""
         tol = _tolerance(loss)
         for form in forms:
-            form = self._settle(drop_exact(self.refit(self.prune(form, max_tries=200))))
+            form = self.refit(self.prune(form, max_tries=200))
+            # Settling keeps the direction or fits within a tolerance, so a form that fits far
+            # worse than expr after its refit cannot win: its sympy rewrites are skipped
+            # (seconds for an expanded Taylor polynomial of an exact formula).
+            if not self.loss(form) <= SETTLE_WITHIN * (loss + tol):
+                continue
+            form = self._settle(drop_exact(form))
             form_loss = self.loss(form)
             if _plainness(form) < _plainness(expr) and form_loss <= loss + tol:
                 expr, loss = form, form_loss

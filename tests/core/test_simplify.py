@@ -508,3 +508,24 @@ def test_a_power_of_a_power_of_a_number_is_read_as_one_exponential() -> None:
     found = "x1*((302.765/(Max(302.09, x1) + 1))**(932.663*(x1/x3 - 1)))**x2"
     simp = simplifier_for("x1*exp(x2*(1 - x1/x3))", low=[0.5, 0.5, 1.0], high=[2.0, 2.0, 3.0])
     assert simp.simplest(parse(found)) == parse("x1*exp(-x2*(x1/x3 - 1))")
+
+
+def test_forms_that_fit_far_worse_are_not_settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quadratic Taylor polynomials of an exact formula's 1/x3 fit far worse than it does:
+    ``_plainest`` drops them before their sympy rewrites (seconds each), and the exact
+    formula stays."""
+    simp = simplifier_for("x1**2 + (x2*x3 - 1/(x3*x2))**2", low=0.5, high=2.0)
+    exact = parse("x1**2 + (x2*x3 - 1/(x3*x2))**2")
+    settled: list[float] = []
+    settle = Simplifier._settle
+
+    def counted(self: Simplifier, expr: sympy.Expr) -> sympy.Expr:
+        settled.append(self.loss(expr))
+        return settle(self, expr)
+
+    monkeypatch.setattr(Simplifier, "_settle", counted)
+    polynomial = simp.untaylor(exact)
+    assert simp.loss(polynomial) > 1e-3 > simp.loss(exact)  # the test's premise
+    found, loss = simp._plainest(exact, simp.loss(exact), [polynomial])
+    assert found == exact and loss < 1e-12
+    assert settled == []
