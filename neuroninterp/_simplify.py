@@ -505,13 +505,20 @@ class Simplifier:
                     return sympy.Float(round(v, digits), 6)
             return sympy.Float(v, 6)
 
-        # a base whose logarithm is a short number: 0.367879**(x1*x2) -> exp(-x1*x2)
+        def short(x: sympy.Expr) -> bool:  # a fraction, or a float of at most two decimals
+            return not x.is_Float or abs(100 * float(x) - round(100 * float(x))) < 1e-6
+
+        # a base whose natural or decimal logarithm is a short number: 0.367879**(x1*x2) ->
+        # exp(-x1*x2), 0.891251**x1 -> 10**(-0.05*x1) (bases such as 0.5 and 0.707107 are
+        # numbers nice() knows: (1/2)**x1 is 2**(-x1))
         bases = {}
         for p in expr.atoms(sympy.Pow):
             if p.base.is_Float and p.base > 0 and p.base != 1:
-                log = nice(sympy.Float(math.log(p.base)))
-                if not log.is_Float:
-                    bases[p] = sympy.exp(log * p.exp)
+                for new_base, log in ((sympy.E, math.log), (10, math.log10)):
+                    exponent = nice(sympy.Float(log(p.base)))
+                    if not exponent.is_Float or (new_base == 10 and short(exponent)):
+                        bases[p] = sympy.Pow(new_base, exponent * p.exp)
+                        break
         return expr.xreplace(bases).xreplace({f: nice(f) for f in expr.atoms(sympy.Float)})
 
 

@@ -297,6 +297,15 @@ def test_fitted_constants_become_the_numbers_they_stand_for(found, truth, expect
     assert simp.simplest(parse(found)) == parse(expected)
 
 
+@pytest.mark.parametrize("found, expected", [
+    ("0.891250938133746**(x1*x2)*x3", "x3/10**(0.05*x1*x2)"),  # a decibel scale
+    ("x3*0.398107170553497**x1", "x3/10**(2*x1/5)"),  # an astronomical magnitude
+])
+def test_a_fitted_base_whose_decimal_logarithm_is_short_becomes_a_power_of_ten(found, expected) -> None:
+    simp = simplifier_for("x3*exp(-0.115129*x1*x2)")
+    assert str(simp.simplest(parse(found))) == expected
+
+
 def test_only_roots_of_small_fractions_are_read_as_roots() -> None:
     simp = simplifier_for("x1 + x2")
     assert simp._round(parse("1.7320508*x1")) == sympy.sqrt(3) * x1
