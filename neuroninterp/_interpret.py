@@ -199,13 +199,15 @@ def choose(front: list[Candidate], useful_cosine: float | None = USEFUL_MEAN_COS
     smaller by a factor of at least ``exp(COMPLEXITY_PENALTY)`` per unit of
     added complexity, so the choice stops where the front stops improving
     much. Losses below ``floor`` count as exact. ``badness(expr)``, when given,
-    replaces the front's loss (``classify`` passes the error rate). ``None`` when
-    even the best formula's mean cosine is below ``useful_cosine`` (not checked
-    when None, as for ``classify``).
+    replaces the front's loss (``classify`` passes the error rate). Only formulas whose
+    mean cosine is at least ``useful_cosine`` are chosen (any when it is None, as for
+    ``classify``): where nothing on the front is exact, the elbow could otherwise
+    take ``x1`` at mean cosine 0.5 over a long formula at 0.99. ``None`` when no formula
+    is useful.
     """
+    if useful_cosine is not None:
+        front = [c for c in front if c.mean_cosine >= useful_cosine]
     if not front:
-        return None
-    if useful_cosine is not None and max(c.mean_cosine for c in front) < useful_cosine:
         return None
 
     def value(c: Candidate) -> float:

@@ -16,7 +16,7 @@ import pytest
 import sympy
 
 import neuroninterp as ni
-from neuroninterp._interpret import choose, choose_by_rank
+from neuroninterp._interpret import choice_value, choose, choose_by_rank
 from neuroninterp._ops import operator_names
 from neuroninterp._parallel import _CtrlC
 from neuroninterp.experiments import EXPERIMENTS, Experiment, equivalent
@@ -99,6 +99,10 @@ def test_choice_is_the_elbow() -> None:
     assert choose(exact) is exact[1]  # below the floor, losses count as equal
     useless = [mk("x1", 1, 1.5), mk("x1 + x2", 3, 1.2)]
     assert choose(useless) is None
+    # nothing exact: the elbow would take x1 (mean cosine 0.5), which explains little
+    poor = [mk("x1", 1, 0.995), mk("x1 + x2", 3, 0.85), mk("x1**2 + sin(x2*x1)**x1 + x2", 30, 0.0256)]
+    assert choice_value(1, 0.995) < choice_value(30, 0.0256)  # the test's premise
+    assert choose(poor) is poor[2]
 
 
 def test_a_formula_with_a_pole_inside_the_data_is_not_chosen() -> None:
