@@ -508,17 +508,32 @@ class Simplifier:
         def short(x: sympy.Expr) -> bool:  # a fraction, or a float of at most two decimals
             return not x.is_Float or abs(100 * float(x) - round(100 * float(x))) < 1e-6
 
-        # a base whose natural or decimal logarithm is a short number: 0.367879**(x1*x2) ->
-        # exp(-x1*x2), 0.891251**x1 -> 10**(-0.05*x1) (bases such as 0.5 and 0.707107 are
-        # numbers nice() knows: (1/2)**x1 is 2**(-x1))
+        def as_power(log_base: float, exponent: sympy.Expr, whole: bool) -> sympy.Expr | None:
+            """``exp(log_base*exponent)`` as ``exp`` or a power of ten whose exponent's
+            coefficient is a short number, or None: first with ``exponent`` whole (where
+            ``whole``), then with its numeric coefficient taken into the logarithm."""
+            k, rest = exponent.as_coeff_Mul()
+            for factor, remaining in ((1.0, exponent),) * whole + ((float(k), rest),) * (k != 1):
+                for new_base, log in ((sympy.E, 1.0), (10, math.log(10))):
+                    power = nice(sympy.Float(log_base * factor / log))
+                    if not power.is_Float or (new_base == 10 and short(power)):
+                        return sympy.Pow(new_base, power * remaining)
+            return None
+
+        # a power of a number, or an exponential, whose natural or decimal logarithm is a short
+        # number: 0.367879**(x1*x2) -> exp(-x1*x2), 0.891251**x1 -> 10**(-0.05*x1),
+        # exp(0.460517*x1) -> 10**(x1/5), 1.8463e11**(0.00443801*x1) -> 10**(0.05*x1) (bases
+        # such as 0.5 and 0.707107 are numbers nice() knows: (1/2)**x1 is 2**(-x1))
         bases = {}
-        for p in expr.atoms(sympy.Pow):
-            if p.base.is_Float and p.base > 0 and p.base != 1:
-                for new_base, log in ((sympy.E, math.log), (10, math.log10)):
-                    exponent = nice(sympy.Float(log(p.base)))
-                    if not exponent.is_Float or (new_base == 10 and short(exponent)):
-                        bases[p] = sympy.Pow(new_base, exponent * p.exp)
-                        break
+        for p in expr.atoms(sympy.Pow, sympy.exp):
+            if isinstance(p, sympy.exp):
+                found = as_power(1.0, p.args[0], whole=False)
+            elif p.base.is_Float and p.base > 0 and p.base != 1:
+                found = as_power(math.log(p.base), p.exp, whole=True)
+            else:
+                continue
+            if found is not None:
+                bases[p] = found
         return expr.xreplace(bases).xreplace({f: nice(f) for f in expr.atoms(sympy.Float)})
 
 
@@ -665,12 +680,12 @@ def _common_powers(e: sympy.Expr) -> Iterator[sympy.Expr]:
 
 def _logarithms_as(e: sympy.Expr) -> list[sympy.Expr]:
     """``e`` with all its logarithms (``log``, ``log10``, ``log2``, ``log1p``) written as one of
-    ``log``, ``log10``, ``log2``, each such form once, where ``e`` has a logarithm other than
-    ``log`` and another logarithm or a float (``log10(x1) + log10(u)`` is ``x1*u`` once
-    written with ``log``). The search uses whichever it drew:
-    ``0.30103*log2(x2/x3)`` is ``log10(x2/x3)``, and
-    ``0.434294*exp(0.693147*log2(x2) - x3*x4) + log10(x1)`` reads ``x2*exp(-x3*x4) + log(x1)``
-    (rescaled) once written with ``log``."""
+    ``log``, ``log10``, ``log2``, each such form once, where ``e`` has a float (another base
+    may absorb it) or logarithms of two kinds, or two logarithms other than ``log``
+    (``log10(x1) + log10(u)`` is ``x1*u`` once written with ``log``). The search uses
+    whichever it drew: ``0.30103*log2(x2/x3)`` is ``log10(x2/x3)``, ``x1 - 2.17147*log(x2)``
+    is ``x1 - 5*log10(x2)``, and ``0.434294*exp(0.693147*log2(x2) - x3*x4) + log10(x1)`` reads
+    ``x2*exp(-x3*x4) + log(x1)`` (rescaled) once written with ``log``."""
     scale = {sympy.log: 1.0, log10: 1 / math.log(10), log2: 1 / math.log(2)}  # f(a) = scale*log(a)
 
     def is_log(f: sympy.Expr) -> bool:
@@ -678,7 +693,8 @@ def _logarithms_as(e: sympy.Expr) -> list[sympy.Expr]:
 
     logs = [f for f in e.atoms(sympy.Function) if is_log(f)]
     kinds = {type(f) for f in logs}
-    if kinds <= {sympy.log} or (len(logs) == 1 and not any(f.is_Float for f in e.atoms(sympy.Number))):
+    if not logs or (not any(a.is_Float for a in e.atoms(sympy.Number))
+                    and (kinds == {sympy.log} or len(logs) == 1)):
         return []
 
     def written_with(head: type) -> sympy.Expr:

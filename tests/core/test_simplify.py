@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import sympy
 
+from neuroninterp._ops import log10
 from neuroninterp._simplify import Simplifier, drop_exact
 
 NAMES = ["x1", "x2", "x3"]
@@ -300,10 +301,17 @@ def test_fitted_constants_become_the_numbers_they_stand_for(found, truth, expect
 @pytest.mark.parametrize("found, expected", [
     ("0.891250938133746**(x1*x2)*x3", "x3/10**(0.05*x1*x2)"),  # a decibel scale
     ("x3*0.398107170553497**x1", "x3/10**(2*x1/5)"),  # an astronomical magnitude
+    ("x3*exp(-0.115129254649702*x1*x2)", "x3/10**(0.05*x1*x2)"),  # ... also from an exponential
+    ("x3/1.84630918e+11**(0.00443801*x1*x2)", "x3/10**(0.05*x1*x2)"),  # ... and with the exponent's factor
 ])
 def test_a_fitted_base_whose_decimal_logarithm_is_short_becomes_a_power_of_ten(found, expected) -> None:
     simp = simplifier_for("x3*exp(-0.115129*x1*x2)")
     assert str(simp.simplest(parse(found))) == expected
+
+
+def test_a_natural_logarithm_with_a_fitted_factor_is_read_in_the_base_that_absorbs_it() -> None:
+    simp = simplifier_for("x1 - 5*log(x2)/log(10)")
+    assert simp.simplest(parse("x1 - 2.17147241*log(x2)")) == x1 - 5 * log10(x2)
 
 
 def test_only_roots_of_small_fractions_are_read_as_roots() -> None:
