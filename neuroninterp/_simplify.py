@@ -305,7 +305,9 @@ class Simplifier:
             rewrites.append(lambda e: _factor_separately(e, set(symbolic.values())))
         # log(x2**c) -> c*log(x2): only right where x2 > 0, and same_direction checks that
         rewrites.append(lambda e: sympy.expand_log(e, force=True))
-        rewrites.append(lambda e: sympy.powdenest(e, force=True))  # (c**a)**b -> c**(a*b): c > 0 too
+        if any(p.base.is_Pow or isinstance(p.base, sympy.exp) for p in abstract.atoms(sympy.Pow)):
+            # (c**a)**b -> c**(a*b), where c > 0 too (slow on large formulas: only where it applies)
+            rewrites.append(lambda e: sympy.powdenest(e, force=True))
         if self._signed:
             # with the one-signed features as positive (negative) symbols, sympy drops their Abs
             # and merges powers: sqrt(1/x4)*Abs(x3) -> x3/sqrt(x4), and factor turns
@@ -314,7 +316,7 @@ class Simplifier:
             signed = [lambda e: e, sympy.together] + (
                 [sympy.factor] if sympy.factor in rewrites else [])
             rewrites += [lambda e, r=r: r(e.xreplace(self._signed)).xreplace(self._real) for r in signed]
-        options = [expr]
+        options, seen = [expr], {expr}
         for rewrite in rewrites:
             try:
                 with time_limit(REWRITE_SECONDS):
@@ -325,7 +327,9 @@ class Simplifier:
                         new = rewrite(abstract).xreplace(back)
             except (Exception, TimeUp):  # sympy raises many kinds of errors on odd input
                 continue
-            options.append(new if self.labels is not None else drop_exact(new))
+            if new not in seen:  # (most rewrites leave a formula as it is)
+                seen.add(new)
+                options.append(new if self.labels is not None else drop_exact(new))
         self._algebra_spent += time.perf_counter() - t0
         options.sort(key=lambda e: (operations(e), len(str(e))))
         for e in options:
