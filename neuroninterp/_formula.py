@@ -144,8 +144,8 @@ class Formula:
             val.append(v)
 
         def walk(e: sympy.Expr) -> None:
-            if e.is_Number or e.is_NumberSymbol:
-                emit(CONST, 0, float(e))
+            if e.is_Number or e.is_NumberSymbol or (e.is_number and e.is_extended_real):
+                emit(CONST, 0, float(e))  # (sqrt(2) or pi/2 too: a number, one node)
             elif e.is_Symbol:
                 if e.name not in index:
                     raise ValueError(

@@ -719,9 +719,11 @@ def drop_exact(e: sympy.Expr) -> sympy.Expr:
         if e.is_Add and any(not t.free_symbols for t in e.args):
             e = sympy.Add(*[t for t in e.args if t.free_symbols])
             continue
-        if e.is_Mul:  # also from the bases of powers: 1/(2*a + 4*b) -> 1/(2*(a + 2*b))
-            e = sympy.Mul(*[_pull_content(f) if not f.is_Pow else f.func(_pull_content(f.base), f.exp)
-                            for f in e.args])
+        # the content of the base of every power, and of the factors of a product:
+        # 1/(2*a + 4*b) -> 1/(2*(a + 2*b)), 3.5e-18*(1.7e8*x1 - 1.7e8)**2 -> 0.1*(x1 - 1)**2
+        e = e.replace(lambda a: a.is_Pow and a.base.is_Add, lambda p: p.func(_pull_content(p.base), p.exp))
+        if e.is_Mul:
+            e = sympy.Mul(*[_pull_content(f) for f in e.args])
         e = _pull_content(e)
         if e.is_Mul:
             coeff, rest = e.as_coeff_Mul()

@@ -268,6 +268,9 @@ def test_a_tangent_phase_is_wrapped_by_its_own_period() -> None:
 
 
 @pytest.mark.parametrize("found, truth, expected", [
+    # a scale inside a power's sum is a scale of the power
+    ("3.51474e-18*(1.68676e+8*x1 - 1.686760017e+8)**2 + (x1**2 - x2)**2", "(1 - x1)**2 + 10*(x2 - x1**2)**2",
+     "(x1 - 1)**2/10 + (x1**2 - x2)**2"),
     # a fitted base of e is the exponential
     ("x1/2.71828182845**(x2/x3)", "x1*exp(-x2/x3)", "x1*exp(-x2/x3)"),
     # count_ops sees no sign in a float exponent: the rounded -12 must not lose on that
