@@ -33,6 +33,7 @@ from ._ops import log1p, log2, log10
 
 SAME_DIRECTION = 1.0 - 1e-9
 ALGEBRA_MAX_OPS = 10  # sympy.factor and simplify only below this size: unbounded on larger ones
+FACTOR_MAX_OPS = 20  # _factor_small: the size limit of a sum without constants
 EXPAND_MAX_TERMS = 500  # no expand or cancel of formulas that would grow beyond this
 ALGEBRA_SECONDS = 20.0  # per Simplifier: after this much time in sympy, no more rewrites
 REWRITE_SECONDS = 5.0  # one sympy rewrite is stopped after this long (where a timer can stop it)
@@ -799,7 +800,7 @@ def _expanded_terms(e: sympy.Expr) -> int:
 def _factor_separately(e: sympy.Expr, constants: set[sympy.Symbol]) -> sympy.Expr:
     """Factor each group of terms of every sum that shares no feature with the other
     groups, e.g. x3**2 - 2*x3*x4 + x4**2 + x5**2 - 2*x5*x6 + x6**2 -> (x3 - x4)**2 + (x5 - x6)**2.
-    Small groups only (``ALGEBRA_MAX_OPS``); ``constants`` are not features."""
+    Small groups only (``_factor_small``); ``constants`` are not features."""
     def split(add: sympy.Expr) -> sympy.Expr:
         groups: list[tuple[set, list]] = []
         for term in add.args:
@@ -807,12 +808,30 @@ def _factor_separately(e: sympy.Expr, constants: set[sympy.Symbol]) -> sympy.Exp
             joined = [g for g in groups if g[0] & features]
             merged = (features.union(*(g[0] for g in joined)), [term] + [t for g in joined for t in g[1]])
             groups = [g for g in groups if not g[0] & features] + [merged]
-        if len(groups) < 2:
-            return add
         parts = [sympy.Add(*terms) for _, terms in groups]
-        return sympy.Add(*[sympy.factor(p) if sympy.count_ops(p) <= ALGEBRA_MAX_OPS else p for p in parts])
+        return sympy.Add(*[_factor_small(p, constants) for p in parts])
 
     return e.replace(lambda a: a.is_Add, split)
+
+
+def _factor_small(e: sympy.Expr, constants: set[sympy.Symbol]) -> sympy.Expr:
+    """``sympy.factor(e)`` where ``e`` is small (``ALGEBRA_MAX_OPS``, or ``FACTOR_MAX_OPS``
+    without ``constants``: factoring over the integers alone stays fast), with a product of
+    powers of a common degree written as one power of a sum where that is shorter:
+    x2**2*x3**2 - 2*x2/x4 + 1/(x3**2*x4**2) -> (x2*x3**2*x4 - 1)**2/(x3**2*x4**2)
+    -> (x2*x3 - 1/(x3*x4))**2."""
+    if sympy.count_ops(e) > (ALGEBRA_MAX_OPS if e.free_symbols & constants else FACTOR_MAX_OPS):
+        return e
+    factored = sympy.factor(e)
+    coeff, rest = factored.as_coeff_Mul()
+    powers = [f.as_base_exp() for f in sympy.Mul.make_args(rest)]
+    if len(powers) < 2 or not all(k.is_Integer for _, k in powers):
+        return factored
+    n = math.gcd(*(int(k) for _, k in powers))
+    if n < 2:
+        return factored
+    one = coeff * sympy.expand(sympy.Mul(*[b ** (k / n) for b, k in powers])) ** n
+    return min(factored, one, key=sympy.count_ops)
 
 
 def _tolerance(loss: float) -> float:

@@ -549,3 +549,14 @@ def test_forms_that_fit_far_worse_are_not_settled(monkeypatch: pytest.MonkeyPatc
     found, loss = simp._plainest(exact, simp.loss(exact), [polynomial])
     assert found == exact and loss < 1e-12
     assert settled == []
+
+
+@pytest.mark.parametrize("expanded, expected", [
+    ("x1**2 + x2**2 - 2*x2/x3 + 1/x3**2", "x1**2 + (x2 - 1/x3)**2"),
+    ("x1**2 + x2**2*x3**2 - 2*x2/x3 + 1/x3**4", "x1**2 + (x2*x3 - 1/x3**2)**2"),
+])
+def test_an_expanded_square_inside_a_sum_is_written_as_the_square(expanded: str, expected: str) -> None:
+    """A sum of squares whose square the search found expanded (the RLC impedance's
+    x1**2 + x2**2*x3**2 - 2*x2/x4 + 1/(x3**2*x4**2)) reads as the square of one sum."""
+    simp = simplifier_for(f"sqrt({expected})")
+    assert simp.simplest(parse(expanded)) == parse(expected)
