@@ -63,6 +63,7 @@ class Simplifier:
         self._algebra_spent = 0.0
         self.seconds = seconds
         self._spent = 0.0
+        self._deadline = math.inf  # of the simplest() call under way: its loops stop there
         self.skipped = 0  # formulas left as found because ``seconds`` were used up
         self._sizes: dict[sympy.Expr, float] = {}
         self.X = X
@@ -133,17 +134,20 @@ class Simplifier:
     # -- the rewrite ----------------------------------------------------------------
     def simplest(self, expr: sympy.Expr) -> sympy.Expr:
         """Algebra, peel, prune and tidy, until nothing changes. Once this simplifier has
-        spent ``seconds`` here, formulas are returned as they are (and counted in ``skipped``)."""
+        spent ``seconds`` here, formulas are returned as they are (and counted in ``skipped``);
+        the call that reaches that point stops between its steps with what it has by then."""
         if self._spent > self.seconds:
             self.skipped += 1
             return expr
         t0 = time.perf_counter()
+        self._deadline = t0 + self.seconds - self._spent
         try:
             return self._simplest(expr)
         except Exception:  # sympy raises on odd input (Max of a non-real number): left as found
             return expr
         finally:
             self._spent += time.perf_counter() - t0
+            self._deadline = math.inf
 
     def _simplest(self, expr: sympy.Expr) -> sympy.Expr:
         expr = self.one_branch(expr)
@@ -168,7 +172,7 @@ class Simplifier:
         expr, loss = self._plainest(expr, loss, _logarithms_as(expr))
         # Products of near-1 factors (Taylor-like forms the search finds) become short
         # once expanded and pruned: (1 + a*x1**2)*(1 + 2*a*x2**2) -> x1**2 + 2*x2**2.
-        expanded = bounded_expand(expr)
+        expanded = expr if self._late() else bounded_expand(expr)
         if expanded != expr:
             flat = self.tidy_constants(drop_exact(self.prune(expanded)))
             if _plainness(flat) < _plainness(expr) and self.loss(flat) <= loss + _tolerance(loss):
@@ -181,6 +185,8 @@ class Simplifier:
         that fits as well (``loss`` is ``expr``'s), with its loss."""
         tol = _tolerance(loss)
         for form in forms:
+            if self._late():
+                break
             form = self.refit(self.prune(form, max_tries=200))
             # Settling keeps the direction or fits within a tolerance, so a form that fits far
             # worse than expr after its refit cannot win: its sympy rewrites are skipped
@@ -196,11 +202,16 @@ class Simplifier:
     def _settle(self, expr: sympy.Expr) -> sympy.Expr:
         """Algebra, peel, prune and tidy, until nothing changes."""
         for i in range(6):  # thorough algebra once: sympy's factor and simplify are slow
+            if i and self._late():
+                break
             new = self.tidy_constants(self.prune(self.strip(self.algebra(expr, thorough=i == 0))))
             if new == expr:
                 break
             expr = new
         return expr
+
+    def _late(self) -> bool:
+        return time.perf_counter() > self._deadline
 
     def refit(self, expr: sympy.Expr) -> sympy.Expr:
         """``expr`` with its constants fitted to the target directions (kept only if
@@ -319,6 +330,8 @@ class Simplifier:
             rewrites += [lambda e, r=r: r(e.xreplace(self._signed)).xreplace(self._real) for r in signed]
         options, seen = [expr], {expr}
         for rewrite in rewrites:
+            if self._late():
+                break
             try:
                 with time_limit(REWRITE_SECONDS):
                     # simplify's trigonometric rewrites are slow with symbols: it gets the floats

@@ -152,6 +152,27 @@ def test_simplification_time_is_bounded_per_simplifier() -> None:
     assert simplifier_for("x1**2 + 2*x2**2").simplest(wrapped) == parse("x1**2 + 2*x2**2")
 
 
+def test_the_call_that_uses_up_the_time_stops_between_its_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The time bound is checked between steps as well as between formulas: one formula
+    whose every rewrite is slow (as sympy's are on large junk formulas) stops soon after
+    the simplifier's seconds, with the direction kept."""
+    import time
+
+    def slow(e: sympy.Expr, *args: object, **kwargs: object) -> sympy.Expr:
+        time.sleep(0.25)
+        return e
+
+    monkeypatch.setattr(sympy, "powsimp", slow)
+    simp = simplifier_for("x1**2 + 2*x2**2")
+    simp.seconds = 0.5
+    # (its polynomial forms are settled one after the other: 2.1 s here without the check)
+    approximant = parse("-sin(0.002*x1 + 1.5707963267949) - 2*sin(0.002*x2 + 1.5707963267949)")
+    start = time.perf_counter()
+    result = simp.simplest(approximant)
+    assert time.perf_counter() - start < 1.6
+    assert simp.same_direction(result, approximant)
+
+
 def test_a_sympy_rewrite_that_does_not_return_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
