@@ -320,6 +320,8 @@ class Simplifier:
         if any(p.base.is_Pow or isinstance(p.base, sympy.exp) for p in abstract.atoms(sympy.Pow)):
             # (c**a)**b -> c**(a*b), where c > 0 too (slow on large formulas: only where it applies)
             rewrites.append(lambda e: sympy.powdenest(e, force=True))
+        if any(f.args[0].has(sympy.log) for f in abstract.atoms(sympy.exp)):
+            rewrites.append(_powers_of_logs)  # exp(b*log(c)) -> c**b (where c > 0 too)
         if self._signed:
             # with the one-signed features as positive (negative) symbols, sympy drops their Abs
             # and merges powers: sqrt(1/x4)*Abs(x3) -> x3/sqrt(x4), and factor turns
@@ -700,7 +702,8 @@ def _logarithms_as(e: sympy.Expr) -> list[sympy.Expr]:
     """``e`` with all its logarithms (``log``, ``log10``, ``log2``, ``log1p``) written as one of
     ``log``, ``log10``, ``log2``, each such form once, where ``e`` has a float (another base
     may absorb it) or logarithms of two kinds, or two logarithms other than ``log``
-    (``log10(x1) + log10(u)`` is ``x1*u`` once written with ``log``). The search uses
+    (``log10(x1) + log10(u)`` is ``x1*u`` once written with ``log``), or a ``log1p``
+    (``exp(x5*log1p(x3/x4 - 1))`` is ``(x3/x4)**x5`` once written with ``log``). The search uses
     whichever it drew: ``0.30103*log2(x2/x3)`` is ``log10(x2/x3)``, ``x1 - 2.17147*log(x2)``
     is ``x1 - 5*log10(x2)``, and ``0.434294*exp(0.693147*log2(x2) - x3*x4) + log10(x1)`` reads
     ``x2*exp(-x3*x4) + log(x1)`` (rescaled) once written with ``log``."""
@@ -711,7 +714,7 @@ def _logarithms_as(e: sympy.Expr) -> list[sympy.Expr]:
 
     logs = [f for f in e.atoms(sympy.Function) if is_log(f)]
     kinds = {type(f) for f in logs}
-    if not logs or (not any(a.is_Float for a in e.atoms(sympy.Number))
+    if not logs or (not any(a.is_Float for a in e.atoms(sympy.Number)) and log1p not in kinds
                     and (kinds == {sympy.log} or len(logs) == 1)):
         return []
 
@@ -722,6 +725,17 @@ def _logarithms_as(e: sympy.Expr) -> list[sympy.Expr]:
         return e.replace(is_log, rewrite)
 
     return [f for head in scale if (f := written_with(head)) != e]
+
+
+def _powers_of_logs(e: sympy.Expr) -> sympy.Expr:
+    """Each ``exp(b*log(c))`` written as ``c**b`` (sympy leaves it unless ``c`` is positive)."""
+    def power(f: sympy.Expr) -> sympy.Expr:
+        for factor in sympy.Mul.make_args(f.args[0]):
+            if isinstance(factor, sympy.log):
+                return factor.args[0] ** (f.args[0] / factor)
+        return f
+
+    return e.replace(lambda a: isinstance(a, sympy.exp), power)
 
 
 def drop_exact(e: sympy.Expr) -> sympy.Expr:
@@ -813,16 +827,28 @@ def _expanded_terms(e: sympy.Expr) -> int:
 def _factor_separately(e: sympy.Expr, constants: set[sympy.Symbol]) -> sympy.Expr:
     """Factor each group of terms of every sum that shares no feature with the other
     groups, e.g. x3**2 - 2*x3*x4 + x4**2 + x5**2 - 2*x5*x6 + x6**2 -> (x3 - x4)**2 + (x5 - x6)**2.
+    The terms without a feature go with the group where that is shortest (or stay apart):
+    x3**2 - 2*x3 + 1 + x5**2 -> (x3 - 1)**2 + x5**2, log(1 + (x3 - x4)/x4) -> log(x3/x4).
     Small groups only (``_factor_small``); ``constants`` are not features."""
     def split(add: sympy.Expr) -> sympy.Expr:
         groups: list[tuple[set, list]] = []
+        numbers = []
         for term in add.args:
             features = term.free_symbols - constants
+            if not features:
+                numbers.append(term)
+                continue
             joined = [g for g in groups if g[0] & features]
             merged = (features.union(*(g[0] for g in joined)), [term] + [t for g in joined for t in g[1]])
             groups = [g for g in groups if not g[0] & features] + [merged]
         parts = [sympy.Add(*terms) for _, terms in groups]
-        return sympy.Add(*[_factor_small(p, constants) for p in parts])
+        factored = [_factor_small(p, constants) for p in parts]
+        number = sympy.Add(*numbers)
+        options = [sympy.Add(number, *factored)]
+        for i, part in enumerate(parts if numbers else []):
+            joined = _factor_small(part + number, constants)
+            options.append(sympy.Add(*factored[:i], joined, *factored[i + 1:]))
+        return min(options, key=sympy.count_ops)
 
     return e.replace(lambda a: a.is_Add, split)
 
@@ -830,21 +856,20 @@ def _factor_separately(e: sympy.Expr, constants: set[sympy.Symbol]) -> sympy.Exp
 def _factor_small(e: sympy.Expr, constants: set[sympy.Symbol]) -> sympy.Expr:
     """``sympy.factor(e)`` where ``e`` is small (``ALGEBRA_MAX_OPS``, or ``FACTOR_MAX_OPS``
     without ``constants``: factoring over the integers alone stays fast), with a product of
-    powers of a common degree written as one power of a sum where that is shorter:
-    x2**2*x3**2 - 2*x2/x4 + 1/(x3**2*x4**2) -> (x2*x3**2*x4 - 1)**2/(x3**2*x4**2)
+    powers of a common degree written as one power of a sum, or ``e`` itself, where that is
+    shorter: x2**2*x3**2 - 2*x2/x4 + 1/(x3**2*x4**2) -> (x2*x3**2*x4 - 1)**2/(x3**2*x4**2)
     -> (x2*x3 - 1/(x3*x4))**2."""
     if sympy.count_ops(e) > (ALGEBRA_MAX_OPS if e.free_symbols & constants else FACTOR_MAX_OPS):
         return e
     factored = sympy.factor(e)
+    options = [factored, e]
     coeff, rest = factored.as_coeff_Mul()
     powers = [f.as_base_exp() for f in sympy.Mul.make_args(rest)]
-    if len(powers) < 2 or not all(k.is_Integer for _, k in powers):
-        return factored
-    n = math.gcd(*(int(k) for _, k in powers))
-    if n < 2:
-        return factored
-    one = coeff * sympy.expand(sympy.Mul(*[b ** (k / n) for b, k in powers])) ** n
-    return min(factored, one, key=sympy.count_ops)
+    if len(powers) > 1 and all(k.is_Integer for _, k in powers):
+        n = math.gcd(*(int(k) for _, k in powers))
+        if n > 1:
+            options.append(coeff * sympy.expand(sympy.Mul(*[b ** (k / n) for b, k in powers])) ** n)
+    return min(options, key=sympy.count_ops)
 
 
 def _tolerance(loss: float) -> float:

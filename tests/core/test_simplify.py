@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy
 
-from neuroninterp._ops import log10
+from neuroninterp._ops import log1p, log10
 from neuroninterp._simplify import Simplifier, drop_exact
 
 NAMES = ["x1", "x2", "x3"]
@@ -581,3 +581,19 @@ def test_an_expanded_square_inside_a_sum_is_written_as_the_square(expanded: str,
     x1**2 + x2**2*x3**2 - 2*x2/x4 + 1/(x3**2*x4**2)) reads as the square of one sum."""
     simp = simplifier_for(f"sqrt({expected})")
     assert simp.simplest(parse(expanded)) == parse(expected)
+
+
+def test_numbers_in_a_sum_join_the_group_they_factor_with() -> None:
+    from neuroninterp._simplify import _factor_separately
+
+    x3_, x5_ = sympy.Symbol("x3"), sympy.Symbol("x5")
+    assert _factor_separately(x3_**2 - 2 * x3_ + 1 + x5_**2, set()) == (x3_ - 1) ** 2 + x5_**2
+    assert _factor_separately(x3_**2 + x5_ + 1, set()) == x3_**2 + x5_ + 1  # nothing to gain
+
+
+def test_a_logarithm_of_one_plus_inside_an_exponential_reads_as_a_power() -> None:
+    """log1p(u) is log(1 + u), and exp(b*log(c)) is c**b (the dose response's
+    exp(x5*log1p((x3 - x4)/x4)) is (x3/x4)**x5)."""
+    simp = simplifier_for("x1 + (x2/x3)**x1")
+    found = sympy.sympify("x1 + exp(x1*log1p((x2 - x3)/x3))", locals={**SYM, "log1p": log1p})
+    assert simp.simplest(found) == parse("x1 + (x2/x3)**x1")
