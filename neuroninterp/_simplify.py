@@ -753,9 +753,9 @@ def drop_exact(e: sympy.Expr) -> sympy.Expr:
         if e.is_Mul:
             e = sympy.Mul(*[_pull_content(f) for f in e.args])
         e = _pull_content(e)
-        if e.is_Mul:
-            coeff, rest = e.as_coeff_Mul()
-            if coeff.is_Number and coeff not in (1, -1) and rest.free_symbols:
+        if e.is_Mul:  # (a number may be written with operators: log(2)*x2*sin(x1)**2)
+            coeff, rest = e.as_independent(*e.free_symbols, as_Add=False)
+            if coeff.is_number and coeff.is_extended_real and coeff not in (1, -1) and rest.free_symbols:
                 e = rest if coeff > 0 else -rest
                 continue
         return e

@@ -109,6 +109,12 @@ def test_drop_exact_handles_tiny_factors() -> None:
     assert drop_exact(e) == parse("(x1 + 0.005)*exp(x2)")
 
 
+def test_drop_exact_drops_a_factor_that_is_a_number_written_with_operators() -> None:
+    # (the search's asinh((x1**x1)**5.7e-16) is log(2) at every point)
+    assert drop_exact(parse("x2*log(2)*sin(x1)**2/x1**2")) == parse("x2*sin(x1)**2/x1**2")
+    assert drop_exact(parse("-sqrt(2)*pi*x1*x2")) == parse("-x1*x2")
+
+
 def test_negligible_terms_are_pruned() -> None:
     simp = simplifier_for("x1**2 + 2*x2**2")
     result = simp.simplest(parse("0.5*x1**2 + x2**2 - 1.3e-15*x1/sin(x1)"))
