@@ -42,15 +42,27 @@ physics, written down before their first run.
 before their first run.
 
     python benchmarks/search_recovery.py --novel --seeds 2 --time-budget 30
+
+``--save-fronts DIR`` keeps each run's front as the search found it (``DIR/NUMBER_SEED.pkl``,
+with its gradient set), and ``--replay FILE ...`` runs today's simplification and choice on
+saved fronts again, formula by formula, so that a search that cannot be repeated (several
+workers race) can still be looked at.
+
+    python benchmarks/search_recovery.py --unseen --seeds 2 --time-budget 30 --save-fronts fronts
+    python benchmarks/search_recovery.py --replay fronts/515_1.pkl
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import statistics
+import time
+from pathlib import Path
 
 import neuroninterp as ni
+from neuroninterp._interpret import choose, simplifiers, simplified_front
 from neuroninterp._ops import operator_names
 from neuroninterp.experiments import EXPERIMENTS, Experiment, equivalent
 
@@ -220,6 +232,28 @@ NOVEL = {number: Experiment(number, truth, None, domain, note) for number, truth
 ]}
 
 
+def replay(path: str) -> None:
+    """Simplify and choose again on a front saved by ``--save-fronts``, printing each step."""
+    with open(path, "rb") as file:
+        saved = pickle.load(file)
+    exp, gs, names = saved["experiment"], saved["gradient_set"], saved["gradient_set"].feature_names
+    simp, full = simplifiers(gs)
+    print(f"# {path}: experiment {exp.number} `{exp.truth}`, seed {saved['seed']}, "
+          f"stopped {saved['stopped']}\n")
+    print("| complexity | loss found | formula found | simplified | loss | seconds |")
+    print("|-----------:|-----------:|:--------------|:-----------|-----:|--------:|")
+    for complexity, loss, formula in saved["found"]:
+        t0 = time.perf_counter()
+        expr = simp.simplest(formula.to_sympy(names))
+        print(f"| {complexity} | {loss:.3g} | `{formula.to_sympy(names)}` | `{expr}` | "
+              f"{full.loss(expr):.3g} | {time.perf_counter() - t0:.1f} |", flush=True)
+    best = choose(simplified_front(saved["found"], names, simp, full))
+    fresh = exp.sample(2000, seed=10_000 + saved["seed"])
+    ok = best is not None and equivalent(best.expr, exp.expr, exp.names, fresh, cosine=0.9999)[0]
+    print(f"\nchosen: `{best}` (complexity {best and best.complexity}, loss {best and best.loss:.3g}), "
+          f"equivalent: {'yes' if ok else 'no'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiments", type=int, nargs="+", default=None,
@@ -245,7 +279,15 @@ def main() -> None:
                         help="operator names for every formula, or 'all'")
     parser.add_argument("--constraints", type=json.loads, default=None,
                         help='search constraints as JSON, e.g. \'{"pow": [-1, 1]}\'')
+    parser.add_argument("--save-fronts", metavar="DIR", default=None,
+                        help="keep each front as found, with its gradient set, in DIR/NUMBER_SEED.pkl")
+    parser.add_argument("--replay", metavar="FILE", nargs="+", default=None,
+                        help="simplify and choose again on fronts saved by --save-fronts")
     args = parser.parse_args()
+    if args.replay:
+        for path in args.replay:
+            replay(path)
+        return
     cosine = 0.999 if args.noise else 0.9999
     cases = (NOVEL if args.novel else UNSEEN if args.unseen else MORE if args.more else FRESH if args.fresh
              else HELD_OUT if args.held_out else {**OTHER, **WIDE} if args.other else EXPERIMENTS)
@@ -278,6 +320,11 @@ def main() -> None:
             ok = result.best is not None and equivalent(
                 result.best.expr, exp.expr, exp.names, fresh, cosine=cosine)[0]
             wins += ok
+            if args.save_fronts:
+                Path(args.save_fronts).mkdir(parents=True, exist_ok=True)
+                with open(Path(args.save_fronts) / f"{number}_{seed}.pkl", "wb") as file:
+                    pickle.dump({"experiment": exp, "seed": seed, "gradient_set": gs,
+                                 "found": result.found, "stopped": result.stats["stopped"]}, file)
             times.append(result.stats["seconds"])
             simplify.append(result.stats["simplify_seconds"])
             print(f"| {number} | {seed} | {'yes' if ok else 'no'} | `{result.best}` | "

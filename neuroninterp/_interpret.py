@@ -56,13 +56,7 @@ def interpret(gradient_set: GradientSet, **search_options: Any) -> Interpretatio
     options = SearchOptions.from_kwargs(search_options)
     gradient_set.check_usable()
     gs = gradient_set
-    sample = gs.subsample(500, seed=0)
-    keep = sample.has_direction
-    out = _search_and_build(
-        Targets.from_gradient_set(gs), gs.feature_names, options,
-        Simplifier(gs.feature_names, sample.X[keep], sample.gradients[keep]),
-        Simplifier(gs.feature_names, gs.X[gs.has_direction], gs.gradients[gs.has_direction]),
-    )
+    out = _search_and_build(Targets.from_gradient_set(gs), gs.feature_names, options, *simplifiers(gs))
     out.description = gs.description
     out.gradient_set = gs
     out.stats.update(n_points=len(gs), n_directed=gs.n_directed, n_dropped=gs.n_dropped)
@@ -70,6 +64,15 @@ def interpret(gradient_set: GradientSet, **search_options: Any) -> Interpretatio
         choose_by_rank(out, gs.X, gs.values)
     _attach_rule(out, gs)
     return out
+
+
+def simplifiers(gs: GradientSet) -> tuple[Simplifier, Simplifier]:
+    """The two simplifiers ``interpret`` uses: one on a sample of 500 points that
+    rewrites the formulas, one on all points that re-measures their loss."""
+    sample = gs.subsample(500, seed=0)
+    keep = sample.has_direction
+    return (Simplifier(gs.feature_names, sample.X[keep], sample.gradients[keep]),
+            Simplifier(gs.feature_names, gs.X[gs.has_direction], gs.gradients[gs.has_direction]))
 
 
 def classify(
@@ -133,7 +136,8 @@ def _search_and_build(targets: Targets, names: list[str], options: SearchOptions
     with Progress(enabled=show, names=names, budget=options.time_budget) as bar:
         result = search(targets, options, on_progress=bar.update)
     t0 = time.perf_counter()
-    front = simplified_front(result.hof.front(), names, simp, full)
+    found = result.hof.front()
+    front = simplified_front(found, names, simp, full)
     best = choose_classifier(front, full) if hinge else choose(front)
     stats = {
         "seconds": result.seconds,
@@ -143,7 +147,7 @@ def _search_and_build(targets: Targets, names: list[str], options: SearchOptions
         "solved_at": result.solved_at,
         "options": options.as_dict(),
     }
-    out = Interpretation(front, best, list(names), stats)
+    out = Interpretation(front, best, list(names), stats, found=found)
     if best is None and front:
         out.notes.append(
             f"No formula explains the unit well: the best mean cosine is "

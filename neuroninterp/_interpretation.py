@@ -81,7 +81,9 @@ class Interpretation:
     strictly better than all simpler ones); ``best``: the one chosen by the
     elbow rule (None when nothing useful was found); ``rule``: the decision
     rule / monotone relation fitted afterwards (None without unit values);
-    ``stats``: search time, evaluations, why it stopped, options.
+    ``stats``: search time, evaluations, why it stopped, options; ``found``:
+    the front as the search found it, before simplification, as
+    ``(complexity, loss, Formula)`` triples (not saved with the report).
     """
 
     front: list[Candidate]
@@ -92,6 +94,7 @@ class Interpretation:
     notes: list[str] = field(default_factory=list)
     description: str = ""
     gradient_set: GradientSet | None = field(default=None, repr=False, compare=False)
+    found: list[tuple[int, float, Formula]] = field(default_factory=list, repr=False, compare=False)
 
     def report(self, console: Any = None) -> None:
         """Print the report (a rich table on a terminal, plain text otherwise)."""
