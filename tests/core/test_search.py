@@ -16,6 +16,7 @@ import pytest
 import sympy
 
 import neuroninterp as ni
+from neuroninterp._formula import Formula
 from neuroninterp._interpret import choice_value, choose, choose_by_rank
 from neuroninterp._ops import operator_names
 from neuroninterp._parallel import _CtrlC
@@ -60,6 +61,17 @@ def test_max_evals_and_time_budget_stop_the_search() -> None:
     by_time = ni.interpret(gs, time_budget=2, early_stop=None, n_jobs=1, progress=False)
     assert by_time.stats["stopped"] == "time_budget"
     assert by_time.stats["seconds"] < 6
+
+
+def test_the_front_as_found_is_kept_beside_the_simplified_one() -> None:
+    gs = EXPERIMENTS[1].gradient_set(300, seed=0)
+    result = ni.interpret(gs, max_evals=5000, time_budget=None, n_jobs=1, progress=False)
+    complexities = [c for c, _, _ in result.found]
+    losses = [loss for _, loss, _ in result.found]
+    assert complexities == sorted(set(complexities)) and losses == sorted(losses, reverse=True)
+    assert all(isinstance(f, Formula) for _, _, f in result.found)
+    # simplifying never loses the best fit the search had
+    assert min(c.loss for c in result.front) <= 2 * min(losses) + 1e-12
 
 
 def test_operators_restrict_the_formulas() -> None:
