@@ -279,6 +279,8 @@ def main() -> None:
                         help="operator names for every formula, or 'all'")
     parser.add_argument("--constraints", type=json.loads, default=None,
                         help='search constraints as JSON, e.g. \'{"pow": [-1, 1]}\'')
+    parser.add_argument("--nested-constraints", type=json.loads, default=None,
+                        help='nested constraints as JSON, e.g. \'{"exp": {"exp": 0}}\'')
     parser.add_argument("--save-fronts", metavar="DIR", default=None,
                         help="keep each front as found, with its gradient set, in DIR/NUMBER_SEED.pkl")
     parser.add_argument("--replay", metavar="FILE", nargs="+", default=None,
@@ -303,7 +305,7 @@ def main() -> None:
     print(f"# search recovery: {args.points} points, time_budget={args.time_budget:g} s, "
           f"noise={args.noise:g}, cosine >= {cosine}, n_jobs={args.n_jobs or 'all cores'}, "
           f"operators={' '.join(given) if given else 'default' if cases is EXPERIMENTS else 'per set'}, "
-          f"constraints={args.constraints}\n")
+          f"constraints={args.constraints}, nested_constraints={args.nested_constraints}\n")
     print("| exp | seed | equivalent | chosen formula | seconds | simplify seconds | stopped |")
     print("|----:|-----:|:----------:|:---------------|--------:|-----------------:|:--------|")
     summary = []
@@ -315,6 +317,7 @@ def main() -> None:
             ops = operators(number)
             result = ni.interpret(gs, seed=seed, time_budget=args.time_budget, n_jobs=args.n_jobs,
                                   progress=False, constraints=args.constraints,
+                                  nested_constraints=args.nested_constraints,
                                   **({"operators": ops} if ops else {}))
             fresh = exp.sample(2000, seed=10_000 + seed)
             ok = result.best is not None and equivalent(

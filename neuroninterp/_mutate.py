@@ -19,28 +19,36 @@ from ._ops import CONST, MUL, VAR
 
 class Grammar:
     """What a formula may contain: the operators, their complexities, the
-    number of features, the size limit, and per operator the largest complexity
-    of each operand (``limits[opcode]``, one entry per operand, -1: any)."""
+    number of features, the size limit, per operator the largest complexity
+    of each operand (``limits[opcode]``, one entry per operand, -1: any), and per
+    operator how often others may occur inside it (``nesting[outer][inner]``)."""
 
     def __init__(self, opcodes: list[int], weights: dict[int, int], n_features: int, max_size: int,
-                 limits: dict[int, tuple[int, ...]] | None = None):
+                 limits: dict[int, tuple[int, ...]] | None = None,
+                 nesting: dict[int, dict[int, int]] | None = None):
         self.unary = [c for c in opcodes if ARITY_LIST[c] == 1]
         self.binary = [c for c in opcodes if ARITY_LIST[c] == 2]
         self.weights = weights
         self.n_features = n_features
         self.max_size = max_size
         self.limits = limits or {}
+        self.nesting = nesting or {}
+        self._inner = sorted({c for inner in self.nesting.values() for c in inner})
 
     def size(self, f: Formula) -> int:
         w = self.weights
         return sum(w.get(c, 1) for c in f.code)
 
     def allowed(self, f: Formula) -> bool:
-        """Within the size limit, and no operand larger than its operator's limit."""
-        if not self.limits:
+        """Within the size limit, no operand larger than its operator's limit, and no
+        operator nested inside another more often than ``nesting`` allows."""
+        if not self.limits and not self.nesting:
             return self.size(f) <= self.max_size
-        w = self.weights
-        sizes: list[int] = []  # complexities of the finished subtrees, last one on top
+        w, inner = self.weights, self._inner
+        # per finished subtree (last one on top): its complexity, and for each operator of
+        # ``inner`` the most times it occurs along one path down the subtree
+        sizes: list[int] = []
+        depths: list[list[int]] = []
         for c in reversed(f.code):
             arity = ARITY_LIST[c]
             operands = [sizes.pop() for _ in range(arity)]  # first operand first
@@ -48,6 +56,12 @@ class Grammar:
             if limit and any(0 <= most < size for most, size in zip(limit, operands)):
                 return False
             sizes.append(w.get(c, 1) + sum(operands))
+            if inner:
+                below = [max(d) for d in zip(*(depths.pop() for _ in range(arity)))] or [0] * len(inner)
+                for op, most in self.nesting.get(c, {}).items():
+                    if below[inner.index(op)] > most:
+                        return False
+                depths.append([d + (op == c) for d, op in zip(below, inner)])
         return sizes[0] <= self.max_size
 
     # -- random pieces -------------------------------------------------------

@@ -183,6 +183,14 @@ def _canonical(raw: object) -> str:
     return ALIASES.get(name, name)
 
 
+def _known(option: str, name: object) -> Operator:
+    """The operator called ``name``, or an error that lists the valid names."""
+    canonical = _canonical(name)
+    if canonical not in OPERATORS:
+        raise ValueError(f"{option}: unknown operator {name!r}; valid ones are {operator_names()}")
+    return OPERATORS[canonical]
+
+
 def is_flat(name: object) -> bool:
     """True for a PySR operator whose gradient is zero wherever it is defined (``FLAT``)."""
     return _canonical(name) in FLAT
@@ -222,32 +230,21 @@ def resolve_operators(
             "is defined, so it cannot change the direction of a formula's gradient, which is "
             "all this method fits", UserWarning, stacklevel=3)
     for raw in names:
-        name = _canonical(raw)
-        if name in FLAT:
+        if _canonical(raw) in FLAT:
             continue
-        if name not in OPERATORS:
-            raise ValueError(
-                f"operators: unknown operator {raw!r}; valid ones are {operator_names()}"
-            )
-        op = OPERATORS[name]
+        op = _known("operators", raw)
         if op not in ops:
             ops.append(op)
     if not ops:
         raise ValueError("operators: give at least one operator, e.g. ['+', '*']")
-    weights = dict(complexity or {})
-    for key, value in weights.items():
-        name = ALIASES.get(key, key)
-        if name not in OPERATORS:
-            raise ValueError(
-                f"operator_complexity: unknown operator {key!r}; valid ones are {operator_names()}"
-            )
+    weights = {}
+    for key, value in (complexity or {}).items():
         if int(value) < 1:
             raise ValueError(f"operator_complexity[{key!r}] must be >= 1, got {value!r}")
+        weights[_known("operator_complexity", key).name] = value
     resolved = []
     for op in ops:
         w = weights.get(op.name)
-        if w is None:
-            w = next((v for k, v in weights.items() if ALIASES.get(k) == op.name), None)
         resolved.append(
             op if w is None else Operator(op.name, op.arity, op.opcode, op.sympy, int(w))
         )
@@ -266,10 +263,7 @@ def resolve_constraints(
     """
     limits: dict[int, tuple[int, ...]] = {}
     for key, value in (constraints or {}).items():
-        name = _canonical(key)
-        if name not in OPERATORS:
-            raise ValueError(f"constraints: unknown operator {key!r}; valid ones are {operator_names()}")
-        op = OPERATORS[name]
+        op = _known("constraints", key)
         given = value if isinstance(value, (tuple, list)) else [value]
         limit = tuple(int(v) for v in given if isinstance(v, numbers.Integral) and not isinstance(v, bool))
         if len(limit) != len(given) or len(limit) != op.arity or min(limit) < -1:
@@ -280,3 +274,29 @@ def resolve_constraints(
             )
         limits[op.opcode] = limit
     return limits
+
+
+def resolve_nested_constraints(
+    nested: Mapping[str, Mapping[str, int]] | None,
+) -> dict[int, dict[int, int]]:
+    """PySR's ``nested_constraints``: how often an operator may occur, along any path,
+    inside the operand(s) of another, e.g. ``{"sin": {"sin": 0, "cos": 0}, "exp": {"exp": 1}}``
+    (no sine or cosine inside a sine; ``exp(exp(x))`` but not ``exp(exp(exp(x)))``).
+    Returns ``{outer opcode: {inner opcode: most}}``.
+
+    >>> resolve_nested_constraints({"sin": {"cos": 0}, "^": {"^": 1}})
+    {8: {9: 0}, 6: {6: 1}}
+    """
+    out: dict[int, dict[int, int]] = {}
+    for outer, inner in (nested or {}).items():
+        if not isinstance(inner, Mapping):
+            raise ValueError(f"nested_constraints[{outer!r}] must be a dict of operator names to "
+                             f"ints, e.g. {{'sin': 0}}, got {inner!r}")
+        limits = out.setdefault(_known("nested_constraints", outer).opcode, {})
+        for name, most in inner.items():
+            if isinstance(most, bool) or not isinstance(most, numbers.Integral) or most < 0:
+                raise ValueError(f"nested_constraints[{outer!r}][{name!r}] must be an int >= 0 "
+                                 f"(how often {name} may occur inside {outer}), got {most!r}")
+            limits[_known("nested_constraints", name).opcode] = int(most)
+    return out
+

@@ -19,6 +19,7 @@ from ._ops import (
     is_flat,
     pysr_operators,
     resolve_constraints,
+    resolve_nested_constraints,
     resolve_operators,
 )
 
@@ -44,6 +45,10 @@ class SearchOptions:
         PySR: an int for a one-operand operator, a pair for a two-operand one,
         -1 for any, e.g. ``{"pow": (-1, 1)}`` (exponents are constants or
         features) or ``{"sin": 5}``.
+    nested_constraints: how often an operator may occur inside another's
+        operands, along any path, as in PySR: ``{"sin": {"sin": 0, "cos": 0},
+        "exp": {"exp": 1}}`` allows no sine or cosine inside a sine and at most
+        ``exp(exp(x))``.
     max_size: largest formula complexity searched.
     time_budget: seconds the search may run (None: no limit; then give
         ``max_evals``).
@@ -65,6 +70,7 @@ class SearchOptions:
     operators: Sequence[str] = DEFAULT_OPERATORS
     operator_complexity: Mapping[str, int] | None = None
     constraints: Mapping[str, int | Sequence[int]] | None = None
+    nested_constraints: Mapping[str, Mapping[str, int]] | None = None
     max_size: int = 30
     time_budget: float | None = 60.0
     max_evals: int | None = None
@@ -78,6 +84,7 @@ class SearchOptions:
     decompose: bool = True
     resolved: list[Operator] = field(default_factory=list, init=False, repr=False)
     limits: dict[int, tuple[int, ...]] = field(default_factory=dict, init=False, repr=False)
+    nesting: dict[int, dict[int, int]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.operators, str):
@@ -86,6 +93,7 @@ class SearchOptions:
         # (a string was refused above) the flat ones were left out, with a warning
         self.operators = tuple(name for name in self.operators if not is_flat(name))
         self.limits = resolve_constraints(self.constraints)
+        self.nesting = resolve_nested_constraints(self.nested_constraints)
         self.max_size = _as_int("max_size", self.max_size, 3)
         self.batch_size = _as_int("batch_size", self.batch_size, 2)
         self.populations = _as_int("populations", self.populations, 1)
@@ -143,6 +151,7 @@ class SearchOptions:
         d = asdict(self)
         d.pop("resolved", None)
         d.pop("limits", None)
+        d.pop("nesting", None)
         d["operators"] = list(self.operators)
         return d
 

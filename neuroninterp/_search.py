@@ -176,7 +176,7 @@ class Search:
         self.np_rng = np.random.default_rng(self.rng.getrandbits(64))  # for index samples only
         weights = {op.opcode: op.complexity for op in options.resolved}
         self.grammar = Grammar([op.opcode for op in options.resolved], weights,
-                               targets.Xt.shape[0], options.max_size, options.limits)
+                               targets.Xt.shape[0], options.max_size, options.limits, options.nesting)
         self.hof = HallOfFame()
         self.evals = 0
         self.generation = 0

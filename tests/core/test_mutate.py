@@ -57,3 +57,19 @@ def test_constraints_bound_the_size_of_an_operand() -> None:
     assert allowed("sin(x1)*sin(x2)*sin(x3)") and not allowed("sin(x1)*sin(x2)*sin(x3)*x4")  # 13 > 12
     free = Grammar(ops, {}, len(NAMES), 30)
     assert free.allowed(Formula.from_sympy(sympy.sympify("x1**(x2 + 1)"), NAMES))
+
+
+def test_nested_constraints_bound_how_often_an_operator_occurs_inside_another() -> None:
+    ops = OPS + [OPERATORS[o].opcode for o in ("cos", "pow")]
+    sin, cos, exp, pow_ = (OPERATORS[o].opcode for o in ("sin", "cos", "exp", "pow"))
+    g = Grammar(ops, {}, len(NAMES), 30, nesting={sin: {sin: 0, cos: 0}, exp: {exp: 1}, pow_: {exp: 0}})
+
+    def allowed(text: str) -> bool:
+        return g.allowed(Formula.from_sympy(sympy.sympify(text, evaluate=False), NAMES))
+
+    assert allowed("sin(x1 + exp(x2))*sin(x3)") and allowed("cos(sin(x1))")
+    assert not allowed("sin(x1 + cos(x2))") and not allowed("x4 + sin(x1*sin(x2))")
+    assert allowed("exp(x1 + exp(x2)*exp(x3))")  # one exp along each path inside the outer one
+    assert not allowed("exp(x1 + exp(x2*exp(x3)))")  # two along one path
+    assert allowed("exp(x1)*x2**x3")  # beside a power, not inside either operand
+    assert not allowed("x1**exp(x2)") and not allowed("(x1*exp(x2))**x3")

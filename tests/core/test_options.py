@@ -27,7 +27,7 @@ def test_unknown_names_are_rejected_with_the_valid_list():
 
 def test_names_are_the_documented_ones():
     assert SearchOptions.names() == [
-        "operators", "operator_complexity", "constraints", "max_size", "time_budget", "max_evals",
+        "operators", "operator_complexity", "constraints", "nested_constraints", "max_size", "time_budget", "max_evals",
         "early_stop", "seed", "n_jobs", "batch_size", "progress", "populations",
         "population_size", "decompose",
     ]
@@ -60,6 +60,13 @@ def test_names_are_the_documented_ones():
         ({"constraints": {"pow": 1}}, ValueError, r"constraints\['pow'\] must be a pair of ints"),
         ({"constraints": {"sin": (1, 2)}}, ValueError, r"constraints\['sin'\] must be an int"),
         ({"constraints": {"pow": (-2, 1)}}, ValueError, r"-1 for any\), got \(-2, 1\)"),
+        ({"nested_constraints": {"sin": 0}}, ValueError,
+         r"nested_constraints\['sin'\] must be a dict of operator names to ints"),
+        ({"nested_constraints": {"sin": {"digamma": 0}}}, ValueError,
+         r"nested_constraints: unknown operator 'digamma'"),
+        ({"nested_constraints": {"sine": {"cos": 0}}}, ValueError, r"unknown operator 'sine'"),
+        ({"nested_constraints": {"sin": {"cos": -1}}}, ValueError,
+         r"nested_constraints\['sin'\]\['cos'\] must be an int >= 0 .*got -1"),
     ],
 )
 def test_bad_values_are_rejected_by_name(kwargs, error, message):

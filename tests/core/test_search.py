@@ -82,14 +82,16 @@ def test_operators_restrict_the_formulas() -> None:
         assert not c.expr.has(sympy.sin, sympy.exp, sympy.cos)
 
 
-def test_constraints_hold_for_every_formula_the_search_makes() -> None:
+@pytest.mark.parametrize("bounds", [{"constraints": {"pow": (-1, 1), "exp": 3}},
+                                    {"nested_constraints": {"exp": {"exp": 0}, "pow": {"pow": 0, "exp": 0}}}])
+def test_constraints_hold_for_every_formula_the_search_makes(bounds) -> None:
     from neuroninterp._options import SearchOptions
     from neuroninterp._search import Search, Targets
 
     targets = Targets.from_gradient_set(EXPERIMENTS[1].gradient_set(200, seed=0))
     free, bound = (Search(targets, SearchOptions(operators=["+", "*", "pow", "exp"], n_jobs=1,
-                                                 seed=0, constraints=c), 0, 2)
-                   for c in (None, {"pow": (-1, 1), "exp": 3}))
+                                                 seed=0, **b), 0, 2)
+                   for b in ({}, bounds))
     for _ in range(30):
         free.step()
         bound.step()
