@@ -246,8 +246,8 @@ def _decompose(here: Search, options: SearchOptions, t0: float, stop: Callable[[
     budget = options.time_budget if options.time_budget is not None else 60.0
     evals = math.inf if options.max_evals is None else DECOMPOSE_SHARE * options.max_evals
     decomposer = Decomposer(here.all, options, options.seed, t0 + DECOMPOSE_SHARE * budget, evals, stop)
-    sized = [(here.grammar.size(f), f) for f in decomposer.run()]
-    found = [(size, f) for size, f in sized if size <= options.max_size]
+    # within max_size and the constraints, which composing a pair's formula may break
+    found = [(here.grammar.size(f), f) for f in decomposer.run() if here.grammar.allowed(f)]
     here.evals += decomposer.evals
     for size, f in found:
         here.hof.offer(size, here.all.loss(f), f)
@@ -283,7 +283,8 @@ class _Polisher:
             simpler = Formula.from_sympy(self.simplifier.simplest(formula.to_sympy(self.names)), self.names)
         except Exception:  # sympy raises many kinds of errors on odd input; polishing is optional
             return
-        search.hof.offer(search.grammar.size(simpler), search.all.loss(simpler), simpler)
+        if search.grammar.allowed(simpler):  # a rewrite may leave max_size or the constraints
+            search.hof.offer(search.grammar.size(simpler), search.all.loss(simpler), simpler)
 
 
 class _CtrlC:

@@ -15,7 +15,8 @@ from neuroninterp import _vm
 from neuroninterp._decompose import Decomposer, pair_scores, substitute
 from neuroninterp._formula import Formula
 from neuroninterp._options import SearchOptions
-from neuroninterp._search import Targets
+from neuroninterp._parallel import _decompose
+from neuroninterp._search import Search, Targets
 
 
 def exact_set(truth: str, d: int, n: int = 800, seed: int = 0, low: float = 0.0,
@@ -120,3 +121,16 @@ def test_points_where_a_merged_feature_overflows_are_dropped_quietly() -> None:
     assert merged is not None
     overflowing = int(((400 * Z[:, 0]) > 354.5).sum())
     assert overflowing > 20 and len(merged.Z) <= 400 - overflowing
+
+
+def test_composed_formulas_outside_the_constraints_are_not_offered() -> None:
+    gs = exact_set("x1*x2/(exp(x3 - x4) + x5)", 5, n=600, seed=4)
+    options = SearchOptions(n_jobs=1, time_budget=20, nested_constraints={"/": {"exp": 0}})
+    here = Search(Targets.from_gradient_set(gs), options, 0, 2)
+    _decompose(here, options, time.perf_counter(), lambda: False)
+    offered = [f for _, f in here.hof.entries.values()]
+    offered += [m.formula for island in here.islands for m in island.members]
+    assert all(here.grammar.allowed(f) for f in offered)
+    # the decomposition did solve the problem, with the exponential inside the division
+    dec = Decomposer(Targets.from_gradient_set(gs), options, 0, time.perf_counter() + 60)
+    assert any(not here.grammar.allowed(f) for f in dec.run())
