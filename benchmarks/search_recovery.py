@@ -62,7 +62,7 @@ import time
 from pathlib import Path
 
 import neuroninterp as ni
-from neuroninterp._interpret import choose, simplifiers, simplified_front
+from neuroninterp._interpret import choose, simplified_front, simplifiers
 from neuroninterp._ops import operator_names
 from neuroninterp.experiments import EXPERIMENTS, Experiment, equivalent
 

@@ -27,8 +27,8 @@ def test_unknown_names_are_rejected_with_the_valid_list():
 
 def test_names_are_the_documented_ones():
     assert SearchOptions.names() == [
-        "operators", "operator_complexity", "constraints", "nested_constraints", "max_size", "time_budget", "max_evals",
-        "early_stop", "seed", "n_jobs", "batch_size", "progress", "populations",
+        "operators", "operator_complexity", "constraints", "nested_constraints", "max_size",
+        "time_budget", "max_evals", "early_stop", "seed", "n_jobs", "batch_size", "progress", "populations",
         "population_size", "decompose",
     ]
 
