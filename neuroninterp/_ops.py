@@ -299,4 +299,3 @@ def resolve_nested_constraints(
                                  f"(how often {name} may occur inside {outer}), got {most!r}")
             limits[_known("nested_constraints", name).opcode] = int(most)
     return out
-
