@@ -45,8 +45,8 @@ before their first run.
 
 ``--save-fronts DIR`` keeps each run's front as the search found it (``DIR/NUMBER_SEED.pkl``,
 with its gradient set), and ``--replay FILE ...`` runs today's simplification and choice on
-saved fronts again, formula by formula, so that a search that cannot be repeated (several
-workers race) can still be looked at.
+saved fronts again and prints both fronts, the choice and the verdict, so that a search that
+cannot be repeated (several workers race) can still be looked at.
 
     python benchmarks/search_recovery.py --unseen --seeds 2 --time-budget 30 --save-fronts fronts
     python benchmarks/search_recovery.py --replay fronts/515_1.pkl
@@ -233,25 +233,26 @@ NOVEL = {number: Experiment(number, truth, None, domain, note) for number, truth
 
 
 def replay(path: str) -> None:
-    """Simplify and choose again on a front saved by ``--save-fronts``, printing each step."""
+    """Simplify and choose again on a front saved by ``--save-fronts``: the front as found,
+    the simplified front, the choice and the verdict."""
     with open(path, "rb") as file:
         saved = pickle.load(file)
-    exp, gs, names = saved["experiment"], saved["gradient_set"], saved["gradient_set"].feature_names
-    simp, full = simplifiers(gs)
+    exp, gs = saved["experiment"], saved["gradient_set"]
+    names = gs.feature_names
     print(f"# {path}: experiment {exp.number} `{exp.truth}`, seed {saved['seed']}, "
-          f"stopped {saved['stopped']}\n")
-    print("| complexity | loss found | formula found | simplified | loss | seconds |")
-    print("|-----------:|-----------:|:--------------|:-----------|-----:|--------:|")
+          f"stopped {saved['stopped']}\n\n| complexity | loss | formula found |\n|---:|---:|:---|")
     for complexity, loss, formula in saved["found"]:
-        t0 = time.perf_counter()
-        expr = simp.simplest(formula.to_sympy(names))
-        print(f"| {complexity} | {loss:.3g} | `{formula.to_sympy(names)}` | `{expr}` | "
-              f"{full.loss(expr):.3g} | {time.perf_counter() - t0:.1f} |", flush=True)
-    best = choose(simplified_front(saved["found"], names, simp, full))
+        print(f"| {complexity} | {loss:.3g} | `{formula.to_sympy(names)}` |")
+    t0 = time.perf_counter()
+    front = simplified_front(saved["found"], names, *simplifiers(gs))
+    print(f"\nsimplified in {time.perf_counter() - t0:.1f} s:\n\n"
+          "| complexity | loss | formula |\n|---:|---:|:---|")
+    for c in front:
+        print(f"| {c.complexity} | {c.loss:.3g} | `{c.expr}` |")
+    best = choose(front)
     fresh = exp.sample(2000, seed=10_000 + saved["seed"])
-    ok = best is not None and equivalent(best.expr, exp.expr, exp.names, fresh, cosine=0.9999)[0]
-    print(f"\nchosen: `{best}` (complexity {best and best.complexity}, loss {best and best.loss:.3g}), "
-          f"equivalent: {'yes' if ok else 'no'}")
+    ok = best is not None and equivalent(best.expr, exp.expr, exp.names, fresh, cosine=saved["cosine"])[0]
+    print(f"\nchosen: `{best}`, equivalent: {'yes' if ok else 'no'}")
 
 
 def main() -> None:
@@ -327,7 +328,8 @@ def main() -> None:
                 Path(args.save_fronts).mkdir(parents=True, exist_ok=True)
                 with open(Path(args.save_fronts) / f"{number}_{seed}.pkl", "wb") as file:
                     pickle.dump({"experiment": exp, "seed": seed, "gradient_set": gs,
-                                 "found": result.found, "stopped": result.stats["stopped"]}, file)
+                                 "found": result.found, "stopped": result.stats["stopped"],
+                                 "cosine": cosine}, file)
             times.append(result.stats["seconds"])
             simplify.append(result.stats["simplify_seconds"])
             print(f"| {number} | {seed} | {'yes' if ok else 'no'} | `{result.best}` | "
