@@ -137,7 +137,7 @@ def _search_and_build(targets: Targets, names: list[str], options: SearchOptions
         result = search(targets, options, on_progress=bar.update)
     t0 = time.perf_counter()
     found = result.hof.front()
-    front = simplified_front(found, names, simp, full)
+    front = simplified_front(found, names, simp, full, workers=options.workers)
     best = choose_classifier(front, full) if hinge else choose(front)
     stats = {
         "seconds": result.seconds,
@@ -154,7 +154,10 @@ def _search_and_build(targets: Targets, names: list[str], options: SearchOptions
             f"{max(c.mean_cosine for c in front):.3f} (< {USEFUL_MEAN_COSINE}). Try a longer "
             "time_budget, more operators or a larger max_size, or check the network's gradients."
         )
-    if simp.skipped:
+    if simp.interrupted:
+        out.notes.append(f"The simplification was interrupted: {simp.skipped} formulas of the front "
+                         "are shown as the search found them.")
+    elif simp.skipped:
         out.notes.append(f"Simplification took its {simp.seconds:g} s: the {simp.skipped} most complex "
                          "formulas of the front are shown as the search found them.")
     if result.stopped == "interrupted":
@@ -163,14 +166,16 @@ def _search_and_build(targets: Targets, names: list[str], options: SearchOptions
 
 
 def simplified_front(entries: list, names: list[str], simp: Simplifier,
-                     full: Simplifier) -> list[Candidate]:
-    """Simplify each (complexity, loss, formula) entry with ``simp``, re-measure
-    complexity and (with ``full``, on all points) loss, and keep the entries that
-    no simpler entry beats."""
+                     full: Simplifier, workers: int = 1) -> list[Candidate]:
+    """Simplify each (complexity, loss, formula) entry with ``simp`` (in ``workers``
+    processes), re-measure complexity and (with ``full``, on all points) loss, and keep
+    the entries that no simpler entry beats."""
+    from ._parallel import simplify_all  # imported late: it pulls in process machinery
+
+    as_found = [formula.to_sympy(names) for _, _, formula in entries]
     cands: list[Candidate] = []
-    for _complexity, found_loss, formula in entries:
-        found = formula.to_sympy(names)
-        expr = simp.simplest(found)
+    for (_complexity, found_loss, _), found, expr in zip(entries, as_found,
+                                                         simplify_all(as_found, simp, workers)):
         loss = full.loss(expr)
         if not loss <= 2 * found_loss + 1e-12:  # (also when loss is nan)
             # Simplifying must never lose a formula: where a rewrite made it fit worse, or

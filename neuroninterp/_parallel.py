@@ -24,8 +24,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
-from typing import Any
+from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +34,11 @@ from ._formula import Formula
 from ._ops import CONST, MUL, VAR
 from ._options import SearchOptions
 from ._search import HallOfFame, Search, SearchResult, Targets, grace_seconds
+
+if TYPE_CHECKING:
+    import sympy
+
+    from ._simplify import Simplifier
 
 EXCHANGE_SECONDS = 0.5
 POLISH_EVERY = 100  # generations of this process between attempts to polish the best formula
@@ -51,12 +56,14 @@ def _unpack(packed: Packed) -> list[tuple[int, float, Formula]]:
     return [(c, loss, Formula(list(code), list(arg), list(val))) for c, loss, code, arg, val in packed]
 
 
-class Worker:
-    """A search in a child interpreter, reached through two pipes."""
+class _Child:
+    """A child interpreter (``python -m neuroninterp._parallel``) reached through two
+    pipes. Its first message, the job, can be larger than a pipe's buffer, so it is sent
+    from a thread: this process goes on working while the child starts up and reads it."""
 
-    def __init__(self, k: int, job: dict[str, Any]) -> None:
-        down_r, down_w = os.pipe()  # here -> worker
-        up_r, up_w = os.pipe()  # worker -> here
+    def __init__(self, job: dict[str, Any]) -> None:
+        down_r, down_w = os.pipe()  # here -> child
+        up_r, up_w = os.pipe()  # child -> here
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "neuroninterp._parallel", str(down_r), str(up_w)],
             pass_fds=(down_r, up_w), stdin=subprocess.DEVNULL,
@@ -65,19 +72,34 @@ class Worker:
         os.close(up_w)
         self.down = Connection(down_w, readable=False)
         self.up = Connection(up_r, writable=False)
-        self.k = k
-        self.evals = 0
         self.finished = False
-        # The job is larger than a pipe's buffer: send it from a thread, so this
-        # process searches while the worker starts up and reads it.
         self.sending = threading.Thread(target=self.send, args=(job,), daemon=True)
         self.sending.start()
 
     def send(self, message: Any) -> None:
         try:
             self.down.send(message)
-        except OSError:  # the worker has gone; its last results were already merged
+        except OSError:  # the child has gone
             self.finished = True
+
+    def end(self, wait: float = 0.5) -> None:
+        """Close the pipes (the child stops when it sees that) and reap the child."""
+        for conn in (self.down, self.up):
+            conn.close()
+        try:
+            self.proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Worker(_Child):
+    """A search in a child interpreter."""
+
+    def __init__(self, k: int, job: dict[str, Any]) -> None:
+        super().__init__(job)
+        self.k = k
+        self.evals = 0
 
     def receive(self, timeout: float = 0.0) -> list[tuple[int, float, Formula]]:
         """Formulas the worker sent since the last call (its newest hall of fame)."""
@@ -102,13 +124,7 @@ class Worker:
         last: list[tuple[int, float, Formula]] = []
         while not self.finished and time.perf_counter() < deadline:
             last = self.receive(timeout=max(1e-3, deadline - time.perf_counter())) or last
-        for conn in (self.down, self.up):
-            conn.close()
-        try:
-            self.proc.wait(timeout=0.5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        self.end()
         return last
 
 
@@ -131,6 +147,9 @@ def _worker_main(read_fd: int, write_fd: int) -> None:
     inbox = Connection(read_fd, writable=False)
     outbox = Connection(write_fd, readable=False)
     job = inbox.recv()
+    if "simplify" in job:
+        _simplify_main(job, inbox, outbox)
+        return
     search = Search(job["targets"], SearchOptions(**job["options"]), job["seed"], job["islands"])
     last = time.perf_counter()
     try:
@@ -254,6 +273,98 @@ def _decompose(here: Search, options: SearchOptions, t0: float, stop: Callable[[
     here.inject([f for _, f in found])
 
 
+def _simplify_main(job: dict[str, Any], inbox: Connection, outbox: Connection) -> None:
+    """A helper of ``simplify_all``: simplify each formula it is sent, until the pipe closes."""
+    from ._simplify import Simplifier
+
+    simp = Simplifier(**job["simplify"])
+    try:
+        while True:  # until the pipe closes
+            i, expr = inbox.recv()
+            skipped = simp.skipped
+            outbox.send((i, simp.simplest(expr), simp.skipped > skipped))
+    except (EOFError, OSError, BrokenPipeError):
+        return  # the main process has gone or is done
+
+
+def simplify_all(exprs: list[sympy.Expr], simp: Simplifier, workers: int = 1) -> list[sympy.Expr]:
+    """``simp.simplest`` of each formula, shared with ``workers - 1`` helper processes.
+
+    The formulas are handed out in order, one at a time, to this process and to each
+    helper as it becomes free, so where the time bound of ``simp`` is reached the last
+    formulas (the front's most complex) are the ones left as found, as in one process.
+    Each helper gets what is left of that bound. The first Ctrl-C ends the simplification
+    at its next step (``simp.interrupted``): what is not simplified by then stays as found.
+    """
+    shared = _Shared(exprs, simp)
+    helpers = [_Child({"simplify": simp.remaining()}) for _ in range(min(workers, len(exprs)) - 1)]
+    feeding = threading.Thread(target=shared.feed, args=(helpers,), daemon=True)
+    feeding.start()
+    with _CtrlC(on_press=simp.interrupt):
+        try:
+            while (i := shared.take()) is not None:
+                shared.out[i] = simp.simplest(exprs[i])
+            feeding.join()
+        except KeyboardInterrupt:  # a second Ctrl-C: stop at once
+            simp.interrupt()
+    feeding.join(timeout=1.0)
+    for h in helpers:
+        h.end(wait=0.1)
+    simp.skipped += shared.skipped
+    return shared.out
+
+
+class _Shared:
+    """What ``simplify_all``'s two threads share: the formulas still to do, and the results.
+    This process's thread simplifies; the other one (``feed``) serves the helpers."""
+
+    HELPER_START_SECONDS = 30.0  # a helper that has not read its job by then is given up
+
+    def __init__(self, exprs: list[sympy.Expr], simp: Simplifier) -> None:
+        self.out = list(exprs)
+        self.simp = simp
+        self.todo = list(range(len(exprs)))[::-1]  # popped from the end: in order
+        self.lock = threading.Lock()
+        self.skipped = 0  # formulas the helpers left as found
+
+    def take(self) -> int | None:
+        with self.lock:
+            return self.todo.pop() if self.todo and not self.simp.interrupted else None
+
+    def put_back(self, i: int) -> None:
+        with self.lock:
+            self.todo.append(i)
+
+    def feed(self, helpers: list[_Child]) -> None:
+        """Give each helper a formula whenever it is free and keep its result; ends when
+        none is left or the simplification is interrupted."""
+        working: dict[Any, tuple[_Child, int]] = {}  # by the helper's pipe
+
+        def give(h: _Child) -> None:
+            h.sending.join(timeout=self.HELPER_START_SECONDS)  # the job goes first
+            if h.finished or h.sending.is_alive() or (i := self.take()) is None:
+                return
+            h.send((i, self.out[i]))
+            if h.finished:  # it has gone
+                self.put_back(i)
+            else:
+                working[h.up] = (h, i)
+
+        for h in helpers:
+            give(h)
+        while working and not self.simp.interrupted:
+            for conn in wait(list(working), timeout=0.1):
+                h, i = working.pop(conn)
+                try:
+                    i, self.out[i], skipped = h.up.recv()
+                except (EOFError, OSError):  # the helper died
+                    h.finished = True
+                    self.put_back(i)
+                    continue
+                self.skipped += skipped
+                give(h)
+
+
 class _Polisher:
     """Simplifies the best formula while the search runs, when it is close to exact
     but not exact. Search formulas often imitate a polynomial with a function held
@@ -296,8 +407,9 @@ class _CtrlC:
     the previous handler, normally a KeyboardInterrupt at once. Installed only
     in the main thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_press: Callable[[], None] | None = None) -> None:
         self.pressed = False
+        self.on_press = on_press
         self.previous: Any = None
 
     def __enter__(self) -> _CtrlC:
@@ -308,6 +420,8 @@ class _CtrlC:
     def _handle(self, signum: int, frame: Any) -> None:
         if not self.pressed:
             self.pressed = True
+            if self.on_press is not None:
+                self.on_press()
         elif callable(self.previous):
             self.previous(signum, frame)
         elif self.previous != signal.SIG_IGN:

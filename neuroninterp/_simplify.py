@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import scipy.optimize
@@ -64,7 +65,8 @@ class Simplifier:
         self.seconds = seconds
         self._spent = 0.0
         self._deadline = math.inf  # of the simplest() call under way: its loops stop there
-        self.skipped = 0  # formulas left as found because ``seconds`` were used up
+        self.skipped = 0  # formulas left as found because ``seconds`` were used up (or interrupted)
+        self.interrupted = False
         self._sizes: dict[sympy.Expr, float] = {}
         self.X = X
         self.U = U
@@ -136,7 +138,7 @@ class Simplifier:
         """Algebra, peel, prune and tidy, until nothing changes. Once this simplifier has
         spent ``seconds`` here, formulas are returned as they are (and counted in ``skipped``);
         the call that reaches that point stops between its steps with what it has by then."""
-        if self._spent > self.seconds:
+        if self._spent > self.seconds or self.interrupted:
             self.skipped += 1
             return expr
         t0 = time.perf_counter()
@@ -211,7 +213,19 @@ class Simplifier:
         return expr
 
     def _late(self) -> bool:
-        return time.perf_counter() > self._deadline
+        return self.interrupted or time.perf_counter() > self._deadline
+
+    def interrupt(self) -> None:
+        """End the ``simplest`` call under way at its next step, with what it has by then;
+        later calls return their formula as it is (Ctrl-C; safe in a signal handler)."""
+        self.interrupted = True
+
+    def remaining(self) -> dict[str, Any]:
+        """Arguments for a copy of this simplifier (in another process) that has what is
+        left of this one's time bounds."""
+        return {"names": self.names, "X": self.X, "U": self.U, "labels": self.labels,
+                "algebra_seconds": max(0.0, self.algebra_seconds - self._algebra_spent),
+                "seconds": max(0.0, self.seconds - self._spent)}
 
     def refit(self, expr: sympy.Expr) -> sympy.Expr:
         """``expr`` with its constants fitted to the target directions (kept only if

@@ -3,6 +3,9 @@ removed, and the orientation (which side grows) is kept."""
 
 from __future__ import annotations
 
+import signal
+import time
+
 import numpy as np
 import pytest
 import sympy
@@ -603,3 +606,59 @@ def test_a_logarithm_of_one_plus_inside_an_exponential_reads_as_a_power() -> Non
     simp = simplifier_for("x1 + (x2/x3)**x1")
     found = sympy.sympify("x1 + exp(x1*log1p((x2 - x3)/x3))", locals={**SYM, "log1p": log1p})
     assert simp.simplest(found) == parse("x1 + (x2/x3)**x1")
+
+
+WRAPPED = ["exp(x1**2 + 2*x2**2)", "log(x1**2 + 2*x2**2)", "(x1**2 + 2*x2**2)**3",
+           "sinh(x1**2 + 2*x2**2)", "exp(exp(x1**2 + 2*x2**2))", "-1/(x1**2 + 2*x2**2)",
+           "atan(x1**2 + 2*x2**2)", "sqrt(x1**2 + 2*x2**2)", "tanh(x1**2 + 2*x2**2)",
+           "cbrt(x1**2 + 2*x2**2)", "exp(3*x1**2 + 6*x2**2)", "(x1**2 + 2*x2**2)**5"]
+
+
+def test_helper_processes_simplify_as_this_process_does(monkeypatch) -> None:
+    """``simplify_all`` hands formulas to helper processes as they become free. Here this
+    process only pauses and leaves its formulas as they are, so every formula that comes
+    back simplified was simplified by a helper, and it must read as in one process."""
+    from neuroninterp._parallel import simplify_all
+
+    wrapped = [sympy.sympify(t, locals={**SYM, "cbrt": sympy.cbrt}) for t in WRAPPED]
+    serial = simplify_all(wrapped, simplifier_for("x1**2 + 2*x2**2"), workers=1)
+    assert serial == [parse("x1**2 + 2*x2**2")] * len(wrapped)
+
+    simp = simplifier_for("x1**2 + 2*x2**2")
+
+    def pause(expr: sympy.Expr) -> sympy.Expr:
+        time.sleep(1.0)
+        return expr
+
+    monkeypatch.setattr(simp, "simplest", pause)
+    out = simplify_all(wrapped, simp, workers=2)
+    by_helper = [i for i, (a, b) in enumerate(zip(wrapped, out)) if a != b]
+    assert len(by_helper) >= len(wrapped) // 2
+    assert all(out[i] == serial[i] for i in by_helper)
+
+
+def test_ctrl_c_ends_the_simplification_and_keeps_the_rest_as_found(monkeypatch) -> None:
+    """The first Ctrl-C stops the formula under way at its next step and leaves the others
+    as found; ``interpret`` keeps the front and says so."""
+    import neuroninterp as ni
+    from neuroninterp.experiments import EXPERIMENTS
+
+    calls = []
+
+    def long_simplification(self: Simplifier, expr: sympy.Expr) -> sympy.Expr:
+        if not calls:
+            signal.raise_signal(signal.SIGINT)  # (runs the handler in this thread)
+        calls.append(expr)
+        t0 = time.perf_counter()
+        while not self._late():  # a step at a time, as the real one goes
+            time.sleep(0.01)
+            assert time.perf_counter() - t0 < 10, "the Ctrl-C did not end the simplification"
+        return expr
+
+    monkeypatch.setattr(Simplifier, "_simplest", long_simplification)
+    gs = EXPERIMENTS[1].gradient_set(300, seed=0)
+    r = ni.interpret(gs, max_evals=3000, time_budget=None, early_stop=None, n_jobs=1, seed=0,
+                     progress=False)  # (no early_stop: nothing is polished during the search)
+    assert len(calls) == 1 and len(r.front) >= 2
+    assert r.stats["simplify_seconds"] < 5
+    assert any("simplification was interrupted" in note for note in r.notes), r.notes
