@@ -135,9 +135,9 @@ def _search_and_build(targets: Targets, names: list[str], options: SearchOptions
     show = options.progress if options.progress is not None else sys.stderr.isatty()
     with Progress(enabled=show, names=names, budget=options.time_budget) as bar:
         result = search(targets, options, on_progress=bar.update)
-    t0 = time.perf_counter()
-    found = result.hof.front()
-    front = simplified_front(found, names, simp, full, workers=options.workers)
+        t0 = time.perf_counter()
+        found = result.hof.front()
+        front = simplified_front(found, names, simp, full, options.workers, bar.simplifying)
     best = choose_classifier(front, full) if hinge else choose(front)
     stats = {
         "seconds": result.seconds,
@@ -165,17 +165,18 @@ def _search_and_build(targets: Targets, names: list[str], options: SearchOptions
     return out
 
 
-def simplified_front(entries: list, names: list[str], simp: Simplifier,
-                     full: Simplifier, workers: int = 1) -> list[Candidate]:
+def simplified_front(entries: list, names: list[str], simp: Simplifier, full: Simplifier,
+                     workers: int = 1, on_progress: Callable[[int, int], None] | None = None,
+                     ) -> list[Candidate]:
     """Simplify each (complexity, loss, formula) entry with ``simp`` (in ``workers``
-    processes), re-measure complexity and (with ``full``, on all points) loss, and keep
-    the entries that no simpler entry beats."""
+    processes; ``on_progress(done, total)`` as each is done), re-measure complexity and
+    (with ``full``, on all points) loss, and keep the entries that no simpler entry beats."""
     from ._parallel import simplify_all  # imported late: it pulls in process machinery
 
     as_found = [formula.to_sympy(names) for _, _, formula in entries]
     cands: list[Candidate] = []
     for (_complexity, found_loss, _), found, expr in zip(entries, as_found,
-                                                         simplify_all(as_found, simp, workers)):
+                                                         simplify_all(as_found, simp, workers, on_progress)):
         loss = full.loss(expr)
         if not loss <= 2 * found_loss + 1e-12:  # (also when loss is nan)
             # Simplifying must never lose a formula: where a rewrite made it fit worse, or

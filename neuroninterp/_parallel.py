@@ -287,8 +287,10 @@ def _simplify_main(job: dict[str, Any], inbox: Connection, outbox: Connection) -
         return  # the main process has gone or is done
 
 
-def simplify_all(exprs: list[sympy.Expr], simp: Simplifier, workers: int = 1) -> list[sympy.Expr]:
-    """``simp.simplest`` of each formula, shared with ``workers - 1`` helper processes.
+def simplify_all(exprs: list[sympy.Expr], simp: Simplifier, workers: int = 1,
+                 on_progress: Callable[[int, int], None] | None = None) -> list[sympy.Expr]:
+    """``simp.simplest`` of each formula, shared with ``workers - 1`` helper processes
+    (``on_progress(done, total)`` is called as each is done, from either of two threads).
 
     The formulas are handed out in order, one at a time, to this process and to each
     helper as it becomes free, so where the time bound of ``simp`` is reached the last
@@ -296,14 +298,14 @@ def simplify_all(exprs: list[sympy.Expr], simp: Simplifier, workers: int = 1) ->
     Each helper gets what is left of that bound. The first Ctrl-C ends the simplification
     at its next step (``simp.interrupted``): what is not simplified by then stays as found.
     """
-    shared = _Shared(exprs, simp)
+    shared = _Shared(exprs, simp, on_progress)
     helpers = [_Child({"simplify": simp.remaining()}) for _ in range(min(workers, len(exprs)) - 1)]
     feeding = threading.Thread(target=shared.feed, args=(helpers,), daemon=True)
     feeding.start()
     with _CtrlC(on_press=simp.interrupt):
         try:
             while (i := shared.take()) is not None:
-                shared.out[i] = simp.simplest(exprs[i])
+                shared.done(i, simp.simplest(exprs[i]))
             feeding.join()
         except KeyboardInterrupt:  # a second Ctrl-C: stop at once
             simp.interrupt()
@@ -320,16 +322,27 @@ class _Shared:
 
     HELPER_START_SECONDS = 30.0  # a helper that has not read its job by then is given up
 
-    def __init__(self, exprs: list[sympy.Expr], simp: Simplifier) -> None:
+    def __init__(self, exprs: list[sympy.Expr], simp: Simplifier,
+                 on_progress: Callable[[int, int], None] | None) -> None:
         self.out = list(exprs)
         self.simp = simp
         self.todo = list(range(len(exprs)))[::-1]  # popped from the end: in order
         self.lock = threading.Lock()
         self.skipped = 0  # formulas the helpers left as found
+        self.n_done = 0
+        self.on_progress = on_progress
 
     def take(self) -> int | None:
         with self.lock:
             return self.todo.pop() if self.todo and not self.simp.interrupted else None
+
+    def done(self, i: int, expr: sympy.Expr) -> None:
+        with self.lock:
+            self.out[i] = expr
+            self.n_done += 1
+            n_done = self.n_done
+        if self.on_progress is not None:
+            self.on_progress(n_done, len(self.out))
 
     def put_back(self, i: int) -> None:
         with self.lock:
@@ -356,12 +369,13 @@ class _Shared:
             for conn in wait(list(working), timeout=0.1):
                 h, i = working.pop(conn)
                 try:
-                    i, self.out[i], skipped = h.up.recv()
+                    i, expr, skipped = h.up.recv()
                 except (EOFError, OSError):  # the helper died
                     h.finished = True
                     self.put_back(i)
                     continue
                 self.skipped += skipped
+                self.done(i, expr)
                 give(h)
 
 

@@ -1,5 +1,6 @@
 """The live progress line of a search: elapsed time, evaluations per second,
-and the current best formula. Silent when disabled."""
+and the current best formula; then how far the simplification of the front is.
+Silent when disabled."""
 
 from __future__ import annotations
 
@@ -46,3 +47,11 @@ class Progress:
             ("   Ctrl-C stops and keeps the front", "dim"),
         )
         self._live.update(line)
+
+    def simplifying(self, done: int, total: int) -> None:
+        if self._live is None:
+            return
+        self._live.update(Text.assemble(
+            ("simplifying ", "bold"), f"{done}/{total} formulas of the front",
+            ("   Ctrl-C keeps the rest as found", "dim"),
+        ))

@@ -617,7 +617,8 @@ WRAPPED = ["exp(x1**2 + 2*x2**2)", "log(x1**2 + 2*x2**2)", "(x1**2 + 2*x2**2)**3
 def test_helper_processes_simplify_as_this_process_does(monkeypatch) -> None:
     """``simplify_all`` hands formulas to helper processes as they become free. Here this
     process only pauses and leaves its formulas as they are, so every formula that comes
-    back simplified was simplified by a helper, and it must read as in one process."""
+    back simplified was simplified by a helper, and it must read as in one process. The
+    progress is reported once per formula, whichever process did it."""
     from neuroninterp._parallel import simplify_all
 
     wrapped = [sympy.sympify(t, locals={**SYM, "cbrt": sympy.cbrt}) for t in WRAPPED]
@@ -631,10 +632,12 @@ def test_helper_processes_simplify_as_this_process_does(monkeypatch) -> None:
         return expr
 
     monkeypatch.setattr(simp, "simplest", pause)
-    out = simplify_all(wrapped, simp, workers=2)
+    progress: list[tuple[int, int]] = []
+    out = simplify_all(wrapped, simp, workers=2, on_progress=lambda *p: progress.append(p))
     by_helper = [i for i, (a, b) in enumerate(zip(wrapped, out)) if a != b]
     assert len(by_helper) >= len(wrapped) // 2
     assert all(out[i] == serial[i] for i in by_helper)
+    assert sorted(progress) == [(k, len(wrapped)) for k in range(1, len(wrapped) + 1)]
 
 
 def test_ctrl_c_ends_the_simplification_and_keeps_the_rest_as_found(monkeypatch) -> None:
