@@ -349,7 +349,8 @@ class Simplifier:
             if self._late():
                 break
             try:
-                with time_limit(REWRITE_SECONDS):
+                # (and not past the bound of simplest())
+                with time_limit(min(REWRITE_SECONDS, max(1e-3, self._deadline - time.perf_counter()))):
                     # simplify's trigonometric rewrites are slow with symbols: it gets the floats
                     if rewrite is sympy.simplify:
                         new = sympy.simplify(expr)

@@ -665,3 +665,17 @@ def test_ctrl_c_ends_the_simplification_and_keeps_the_rest_as_found(monkeypatch)
     assert len(calls) == 1 and len(r.front) >= 2
     assert r.stats["simplify_seconds"] < 5
     assert any("simplification was interrupted" in note for note in r.notes), r.notes
+
+
+def test_a_slow_sympy_rewrite_is_stopped_at_the_bound_of_simplest(monkeypatch) -> None:
+    """Each sympy rewrite has its own time limit (5 s), but it must not run past the
+    simplifier's overall bound either."""
+    def slow(*args, **kwargs):
+        time.sleep(30)  # (the timer's signal ends the sleep)
+
+    monkeypatch.setattr(sympy, "powsimp", slow)
+    simp = simplifier_for("x1**2 + 2*x2**2")
+    simp.seconds = 1.0
+    t0 = time.perf_counter()
+    simp.simplest(parse("exp(x1**2 + 2*x2**2)"))
+    assert time.perf_counter() - t0 < 3.0
