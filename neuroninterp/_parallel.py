@@ -1,4 +1,4 @@
-"""Running the search in one or several processes.
+"""Running the search, and the simplification of its front, in one or several processes.
 
 This process always searches itself. With ``n_jobs > 1`` it also starts
 ``n_jobs - 1`` workers as fresh interpreters (``python -m
@@ -6,7 +6,8 @@ neuroninterp._parallel``), so no user script is re-imported and nothing of
 torch, TensorFlow or JAX is forked. Each worker runs its own islands with its
 own seed; about twice a second it sends its hall of fame here over a pipe and
 receives the merged best formulas back as migrants. With ``n_jobs=1`` nothing
-is started and the same seed gives the same front.
+is started and the same seed gives the same front. The front's formulas are then
+simplified by this process and ``n_jobs - 1`` fresh helpers (``simplify_all``).
 
 Ctrl-C is handled here only: workers ignore SIGINT and stop when told to, or
 when the pipe to this process closes. The first Ctrl-C only raises a flag that
