@@ -280,6 +280,7 @@ def _simplify_main(job: dict[str, Any], inbox: Connection, outbox: Connection) -
 
     simp = Simplifier(**job["simplify"])
     try:
+        outbox.send("ready")
         while True:  # until the pipe closes
             i, expr = inbox.recv()
             skipped = simp.skipped
@@ -311,8 +312,9 @@ def simplify_all(exprs: list[sympy.Expr], simp: Simplifier, workers: int = 1,
         except KeyboardInterrupt:  # a second Ctrl-C: stop at once
             simp.interrupt()
     feeding.join(timeout=1.0)
-    for h in helpers:
-        h.end(wait=0.1)
+    for h in helpers:  # a helper holds nothing that needs a clean exit
+        h.proc.kill()
+        h.end()
     simp.skipped += shared.skipped
     return shared.out
 
@@ -320,8 +322,6 @@ def simplify_all(exprs: list[sympy.Expr], simp: Simplifier, workers: int = 1,
 class _Shared:
     """What ``simplify_all``'s two threads share: the formulas still to do, and the results.
     This process's thread simplifies; the other one (``feed``) serves the helpers."""
-
-    HELPER_START_SECONDS = 30.0  # a helper that has not read its job by then is given up
 
     def __init__(self, exprs: list[sympy.Expr], simp: Simplifier,
                  on_progress: Callable[[int, int], None] | None) -> None:
@@ -350,34 +350,29 @@ class _Shared:
             self.todo.append(i)
 
     def feed(self, helpers: list[_Child]) -> None:
-        """Give each helper a formula whenever it is free and keep its result; ends when
-        none is left or the simplification is interrupted."""
-        working: dict[Any, tuple[_Child, int]] = {}  # by the helper's pipe
-
-        def give(h: _Child) -> None:
-            h.sending.join(timeout=self.HELPER_START_SECONDS)  # the job goes first
-            if h.finished or h.sending.is_alive() or (i := self.take()) is None:
-                return
-            h.send((i, self.out[i]))
-            if h.finished:  # it has gone
-                self.put_back(i)
-            else:
-                working[h.up] = (h, i)
-
-        for h in helpers:
-            give(h)
-        while working and not self.simp.interrupted:
-            for conn in wait(list(working), timeout=0.1):
-                h, i = working.pop(conn)
+        """Give each helper a formula whenever it is free (or has started up) and keep its
+        results; ends when no helper works on a formula and none is left to give."""
+        child: dict[Any, _Child] = {h.up: h for h in helpers}  # by its pipe
+        busy: dict[Any, int | None] = dict.fromkeys(child)  # its formula; None: starting up
+        while busy and not self.simp.interrupted:
+            if not self.todo and all(i is None for i in busy.values()):
+                return  # the ones still starting up would get nothing
+            for conn in wait(list(busy), timeout=0.05):
+                i, h = busy.pop(conn), child[conn]
                 try:
-                    i, expr, skipped = h.up.recv()
+                    message = h.up.recv()
                 except (EOFError, OSError):  # the helper died
-                    h.finished = True
-                    self.put_back(i)
+                    if i is not None:
+                        self.put_back(i)
                     continue
-                self.skipped += skipped
-                self.done(i, expr)
-                give(h)
+                if i is not None:
+                    _, expr, skipped = message
+                    self.skipped += skipped
+                    self.done(i, expr)
+                if (j := self.take()) is not None:
+                    h.sending.join()  # (it has read the job: at once)
+                    h.send((j, self.out[j]))
+                    busy[conn] = j
 
 
 class _Polisher:
