@@ -679,3 +679,51 @@ def test_a_slow_sympy_rewrite_is_stopped_at_the_bound_of_simplest(monkeypatch) -
     t0 = time.perf_counter()
     simp.simplest(parse("exp(x1**2 + 2*x2**2)"))
     assert time.perf_counter() - t0 < 3.0
+
+
+def test_a_helper_that_dies_gives_its_formula_back(monkeypatch) -> None:
+    """A helper killed as it finishes a formula is then sent its next one: that formula
+    goes back into the queue and is done here, so every formula is accounted for and
+    nothing hangs."""
+    import threading
+
+    from neuroninterp import _parallel
+
+    children: list[_parallel._Child] = []
+    start = _parallel._Child.__init__
+
+    def recorded(self: _parallel._Child, job: dict) -> None:
+        start(self, job)
+        children.append(self)
+
+    put_back = _parallel._Shared.put_back
+    given_back: list[int] = []
+
+    def recorded_put_back(self: _parallel._Shared, i: int) -> None:
+        given_back.append(i)
+        put_back(self, i)
+
+    monkeypatch.setattr(_parallel._Child, "__init__", recorded)
+    monkeypatch.setattr(_parallel._Shared, "put_back", recorded_put_back)
+    wrapped = [sympy.sympify(t, locals={**SYM, "cbrt": sympy.cbrt}) for t in WRAPPED]
+    simp = simplifier_for("x1**2 + 2*x2**2")
+    real = simp.simplest
+
+    def slow_while_the_helper_lives(expr: sympy.Expr) -> sympy.Expr:
+        if children[0].proc.poll() is None:
+            time.sleep(0.5)
+        return real(expr)
+
+    progress: list[tuple[int, int]] = []
+
+    def on_progress(done: int, total: int) -> None:
+        progress.append((done, total))
+        if threading.current_thread() is not threading.main_thread():  # the helper's result
+            children[0].proc.kill()
+            children[0].proc.wait()
+
+    monkeypatch.setattr(simp, "simplest", slow_while_the_helper_lives)
+    out = _parallel.simplify_all(wrapped, simp, workers=2, on_progress=on_progress)
+    assert len(given_back) == 1
+    assert out == [parse("x1**2 + 2*x2**2")] * len(wrapped)
+    assert sorted(progress) == [(k, len(wrapped)) for k in range(1, len(wrapped) + 1)]
