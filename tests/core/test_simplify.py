@@ -608,10 +608,12 @@ def test_a_logarithm_of_one_plus_inside_an_exponential_reads_as_a_power() -> Non
     assert simp.simplest(found) == parse("x1 + (x2/x3)**x1")
 
 
-WRAPPED = ["exp(x1**2 + 2*x2**2)", "log(x1**2 + 2*x2**2)", "(x1**2 + 2*x2**2)**3",
-           "sinh(x1**2 + 2*x2**2)", "exp(exp(x1**2 + 2*x2**2))", "-1/(x1**2 + 2*x2**2)",
-           "atan(x1**2 + 2*x2**2)", "sqrt(x1**2 + 2*x2**2)", "tanh(x1**2 + 2*x2**2)",
-           "cbrt(x1**2 + 2*x2**2)", "exp(3*x1**2 + 6*x2**2)", "(x1**2 + 2*x2**2)**5"]
+# monotone functions of x1**2 + 2*x2**2: each simplifies to it
+WRAPPED = [sympy.sympify(t, locals={**SYM, "cbrt": sympy.cbrt}) for t in (
+    "exp(x1**2 + 2*x2**2)", "log(x1**2 + 2*x2**2)", "(x1**2 + 2*x2**2)**3",
+    "sinh(x1**2 + 2*x2**2)", "exp(exp(x1**2 + 2*x2**2))", "-1/(x1**2 + 2*x2**2)",
+    "atan(x1**2 + 2*x2**2)", "sqrt(x1**2 + 2*x2**2)", "tanh(x1**2 + 2*x2**2)",
+    "cbrt(x1**2 + 2*x2**2)", "exp(3*x1**2 + 6*x2**2)", "(x1**2 + 2*x2**2)**5")]
 
 
 def test_helper_processes_simplify_as_this_process_does(monkeypatch) -> None:
@@ -621,9 +623,8 @@ def test_helper_processes_simplify_as_this_process_does(monkeypatch) -> None:
     progress is reported once per formula, whichever process did it."""
     from neuroninterp._parallel import simplify_all
 
-    wrapped = [sympy.sympify(t, locals={**SYM, "cbrt": sympy.cbrt}) for t in WRAPPED]
-    serial = simplify_all(wrapped, simplifier_for("x1**2 + 2*x2**2"), workers=1)
-    assert serial == [parse("x1**2 + 2*x2**2")] * len(wrapped)
+    serial = simplify_all(WRAPPED, simplifier_for("x1**2 + 2*x2**2"), workers=1)
+    assert serial == [parse("x1**2 + 2*x2**2")] * len(WRAPPED)
 
     simp = simplifier_for("x1**2 + 2*x2**2")
 
@@ -633,11 +634,11 @@ def test_helper_processes_simplify_as_this_process_does(monkeypatch) -> None:
 
     monkeypatch.setattr(simp, "simplest", pause)
     progress: list[tuple[int, int]] = []
-    out = simplify_all(wrapped, simp, workers=2, on_progress=lambda *p: progress.append(p))
-    by_helper = [i for i, (a, b) in enumerate(zip(wrapped, out)) if a != b]
-    assert len(by_helper) >= len(wrapped) // 2
+    out = simplify_all(WRAPPED, simp, workers=2, on_progress=lambda *p: progress.append(p))
+    by_helper = [i for i, (a, b) in enumerate(zip(WRAPPED, out)) if a != b]
+    assert len(by_helper) >= len(WRAPPED) // 2
     assert all(out[i] == serial[i] for i in by_helper)
-    assert sorted(progress) == [(k, len(wrapped)) for k in range(1, len(wrapped) + 1)]
+    assert sorted(progress) == [(k, len(WRAPPED)) for k in range(1, len(WRAPPED) + 1)]
 
 
 def test_ctrl_c_ends_the_simplification_and_keeps_the_rest_as_found(monkeypatch) -> None:
@@ -705,7 +706,6 @@ def test_a_helper_that_dies_gives_its_formula_back(monkeypatch) -> None:
 
     monkeypatch.setattr(_parallel._Child, "__init__", recorded)
     monkeypatch.setattr(_parallel._Shared, "put_back", recorded_put_back)
-    wrapped = [sympy.sympify(t, locals={**SYM, "cbrt": sympy.cbrt}) for t in WRAPPED]
     simp = simplifier_for("x1**2 + 2*x2**2")
     real = simp.simplest
 
@@ -723,7 +723,7 @@ def test_a_helper_that_dies_gives_its_formula_back(monkeypatch) -> None:
             children[0].proc.wait()
 
     monkeypatch.setattr(simp, "simplest", slow_while_the_helper_lives)
-    out = _parallel.simplify_all(wrapped, simp, workers=2, on_progress=on_progress)
+    out = _parallel.simplify_all(WRAPPED, simp, workers=2, on_progress=on_progress)
     assert len(given_back) == 1
-    assert out == [parse("x1**2 + 2*x2**2")] * len(wrapped)
-    assert sorted(progress) == [(k, len(wrapped)) for k in range(1, len(wrapped) + 1)]
+    assert out == [parse("x1**2 + 2*x2**2")] * len(WRAPPED)
+    assert sorted(progress) == [(k, len(WRAPPED)) for k in range(1, len(WRAPPED) + 1)]
