@@ -43,6 +43,12 @@ before their first run.
 
     python benchmarks/search_recovery.py --novel --seeds 2 --time-budget 30
 
+``--distant`` (701-720, all operators) is twenty more from fields none of the others drew on
+(queueing, reliability, meteorology, rheology, finance, population genetics, ...), written down
+before their first run.
+
+    python benchmarks/search_recovery.py --distant --seeds 2 --time-budget 30
+
 ``--save-fronts DIR`` keeps each run's front as the search found it (``DIR/NUMBER_SEED.pkl``,
 with its gradient set), and ``--replay FILE ...`` runs today's simplification and choice on
 saved fronts again and prints both fronts, the choice and the verdict, so that a search that
@@ -232,6 +238,34 @@ NOVEL = {number: Experiment(number, truth, None, domain, note) for number, truth
 ]}
 
 
+# Twenty more from fields none of the sets above drew on (queueing, reliability, meteorology,
+# rheology, soil mechanics, finance, population genetics, surface chemistry, biomechanics,
+# oceanography, statistics), written down before their first run; every operator (today's 36).
+DISTANT = {number: Experiment(number, truth, None, domain, note) for number, truth, domain, note in [
+    (701, "x1/(x2*(x2 - x1))", ((0.1, 1), (1.5, 3)), "waiting time in an M/M/1 queue"),
+    (702, "exp(-(x1/x2)**x3)", ((0.5, 2), (0.5, 2), (0.5, 3)), "Weibull survival"),
+    (703, "log(x1) + 17.62*x2/(243.12 + x2)", ((0.2, 1), (0, 40)), "Magnus dew-point term"),
+    (704, "sqrt(9.81/x1 + x2*x1/x3)", ((0.5, 3), (0.5, 2), (0.5, 2)), "capillary-gravity wave speed"),
+    (705, "1/(exp((x1 - x2)/x3) + 1)", ((-1, 1), (-1, 1), (0.2, 1)), "Fermi-Dirac occupancy"),
+    (706, "x1*(1 + x2)/(x3 - x2)", ((0.5, 2), (0, 0.05), (0.08, 0.15)), "Gordon growth price"),
+    (707, "x1 + x2*tan(x3)", ((0, 1), (0.5, 2), (0.2, 0.8)), "Mohr-Coulomb shear strength"),
+    (708, "x1 + x2*x3**x4", ((0, 1), (0.5, 2), (0.5, 2), (0.3, 1)), "Herschel-Bulkley stress"),
+    (709, "(1 + (x1*x2)**2)**((x3 - 1)/2)", ((0.5, 2), (0.5, 2), (0.2, 0.8)), "Carreau viscosity"),
+    (710, "1/(1 + x1*sin(x2/2)**2)", ((0.5, 5), (0.5, 5)), "Fabry-Perot transmission"),
+    (711, "sqrt(9.81*tanh(x1*x2)/x1)", ((0.2, 3), (0.2, 3)), "wave speed at finite depth"),
+    (712, "0.6215*x1 - 11.37*x2**0.16 + 0.3965*x1*x2**0.16", ((-20, 10), (5, 40)), "wind chill"),
+    (713, "x3*(x1 - x2)/(x2 + x4)", ((1.5, 2), (0.1, 1), (0.5, 2), (0.2, 1)),
+     "Hill's muscle force-velocity"),
+    (714, "x1/(1 - exp(-x1/x2))", ((0.5, 3), (0.5, 2)), "a Hodgkin-Huxley rate"),
+    (715, "x2*((1 + x1)**2 - 1)/((1 + x1)**2 + 1)", ((0, 3), (0.5, 2)), "velocity from a redshift"),
+    (716, "log(x1*(1 - x2)/(x2*(1 - x1)))", ((0.1, 0.9),) * 2, "log odds ratio"),
+    (717, "x1*x2/((1 - x2)*(1 + (x1 - 1)*x2))", ((2, 10), (0.05, 0.8)), "BET adsorption"),
+    (718, "x1/x2 + (x1/x3)**x4", ((0.5, 2), (0.5, 2), (0.5, 2), (2, 6)), "Ramberg-Osgood strain"),
+    (719, "(1 - exp(-2*x1))/(1 - exp(-4*x1*x2))", ((0.01, 0.5), (1, 10)), "Kimura fixation probability"),
+    (720, "x1 + (x2 - x1)*exp(-x3*x4)", ((0.1, 0.5), (1, 2), (0.5, 2), (0, 2)), "Horton infiltration"),
+]}
+
+
 def replay(path: str) -> None:
     """Simplify and choose again on a front saved by ``--save-fronts``: the front as found,
     the simplified front, the choice and the verdict."""
@@ -270,6 +304,9 @@ def main() -> None:
                         help="twenty more from other fields, written down before their first run")
     parser.add_argument("--novel", action="store_true",
                         help="twenty more from yet other fields, written down before their first run")
+    parser.add_argument("--distant", action="store_true",
+                        help="twenty more from fields none of the others drew on, written down before "
+                             "their first run")
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0 .. N-1")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--points", type=int, default=1000)
@@ -292,7 +329,8 @@ def main() -> None:
             replay(path)
         return
     cosine = 0.999 if args.noise else 0.9999
-    cases = (NOVEL if args.novel else UNSEEN if args.unseen else MORE if args.more else FRESH if args.fresh
+    cases = (DISTANT if args.distant else NOVEL if args.novel else UNSEEN if args.unseen
+             else MORE if args.more else FRESH if args.fresh
              else HELD_OUT if args.held_out else {**OTHER, **WIDE} if args.other else EXPERIMENTS)
     numbers = args.experiments or (sorted(cases) if cases is not EXPERIMENTS else [1, 2, 3, 4, 5, 6])
     given = operator_names() if args.operators == ["all"] else args.operators
@@ -301,7 +339,7 @@ def main() -> None:
         if given or cases is EXPERIMENTS:
             return given
         return (HELD_OUT_OPERATORS if number in HELD_OUT else OTHER_OPERATORS if number in OTHER
-                else operator_names() if number in {**MORE, **UNSEEN, **NOVEL} else OPERATORS_26)
+                else operator_names() if number in {**MORE, **UNSEEN, **NOVEL, **DISTANT} else OPERATORS_26)
 
     print(f"# search recovery: {args.points} points, time_budget={args.time_budget:g} s, "
           f"noise={args.noise:g}, cosine >= {cosine}, n_jobs={args.n_jobs or 'all cores'}, "
