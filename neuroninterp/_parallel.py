@@ -228,10 +228,10 @@ def _search(targets: Targets, options: SearchOptions,
                     if not w.sending.is_alive():
                         w.send(migrants)
             evals = here.evals + sum(w.evals for w in workers)
-            best = here.hof.best()
-            if options.early_stop is not None and best and best[0] <= options.early_stop:
+            exact = None if options.early_stop is None else here.hof.simplest_below(options.early_stop)
+            if exact is not None:
                 solved_at = now if solved_at is None else solved_at
-                if now >= solved_at + grace_seconds(solved_at):
+                if now >= solved_at + grace_seconds(solved_at, exact):
                     stopped = "early_stop"
                     break
             if options.time_budget is not None and now >= options.time_budget:

@@ -38,6 +38,7 @@ ISOLATION = 100  # generations a restarted island receives no migrants
 CHILD_FIT_POINTS = 64  # constants of children (and tournament winners) are fitted on this many points
 HOF_FIT_POINTS = 128  # constants of hall-of-fame candidates are fitted on this many points
 EPS = 1e-14  # floor of the loss inside logarithms
+SIMPLE_EXACT = 16  # early stop: exact formulas above this complexity get a much longer grace
 
 
 @dataclass
@@ -124,6 +125,10 @@ class HallOfFame:
             self.entries[complexity] = (loss, f)
             return True
         return False
+
+    def simplest_below(self, loss: float) -> int | None:
+        """The smallest complexity whose formula's loss is at most ``loss``, or None."""
+        return min((c for c, (f_loss, _) in self.entries.items() if f_loss <= loss), default=None)
 
     def best(self) -> tuple[float, Formula] | None:
         if not self.entries:
@@ -367,8 +372,13 @@ class SearchResult:
     solved_at: float | None = None
 
 
-def grace_seconds(solved_at: float) -> float:
-    """How long the search goes on after the first formula below ``early_stop``,
-    to give simpler exact formulas a chance (approximants such as
-    ``sin(0.004*x1 - c)`` for a square can also pass ``early_stop``)."""
-    return 0.5 * solved_at + 1.0
+def grace_seconds(solved_at: float, complexity: int) -> float:
+    """How long the search goes on after the first formula below ``early_stop``, when the
+    simplest such formula has ``complexity``, to give simpler exact formulas a chance
+    (approximants such as ``sin(0.004*x1 - c)`` for a square can also pass ``early_stop``).
+    Past ``SIMPLE_EXACT`` an exact formula is often a stand-in that a function of one
+    feature allows (``x1*c**(d**x2)`` and towers of it for ``x1*exp(g(x2))``), and the search
+    goes on far longer: in practice until its time budget, unless a simple exact one appears."""
+    if complexity <= SIMPLE_EXACT:
+        return 0.5 * solved_at + 1.0
+    return 3.0 * solved_at + 10.0

@@ -46,6 +46,8 @@ TINY = 1e-9  # tidy_constants also tries constants smaller than this as 0
 TAYLOR_ACCURACY = 1e-3  # untaylor's first try: largest error of the quadratic, share of the range
 SETTLE_WITHIN = 10.0  # _plainest settles only forms whose loss is within this factor of the best
 SMALL = 1e-5  # constants below this are also tried to first order (first_order)
+ROUND_WITHIN = 1e-6  # _round: a constant within this share of a short number is that number
+COARSE_WITHIN = 1e-4  # tidy_constants also tries rounding this coarsely (loss permitting)
 
 
 class Simplifier:
@@ -493,7 +495,9 @@ class Simplifier:
         expr = wrap_phases(expr)
         base_loss = self.loss(expr)
         tol = _tolerance(base_loss)
-        options = [expr, self._round(expr)]
+        # The search often leaves constants that make up for each other, each a little off:
+        # x2*((x1 + 0.999962)*(x1 + 1.00004)/(...) - 0.500019) is exact only with 1 and 1/2.
+        options = [expr, self._round(expr), self._round(expr, COARSE_WITHIN)]
         tiny = {f: sympy.Integer(0) for f in expr.atoms(sympy.Float) if abs(f) < TINY}
         if tiny:  # a fitted zero outside a sum, which prune cannot drop: Max(2.4e-20, x2 - x3)
             options.append(self._round(expr.xreplace(tiny)))
@@ -511,12 +515,13 @@ class Simplifier:
                 return e
         return expr
 
-    def _round(self, expr: sympy.Expr) -> sympy.Expr:
+    def _round(self, expr: sympy.Expr, within: float = ROUND_WITHIN) -> sympy.Expr:
+        """Constants written as the short numbers they are within ``within`` (a share)."""
         def nice(x: sympy.Float) -> sympy.Expr:
             v = float(x)
 
             def close(r: float) -> bool:
-                return abs(r - v) <= 1e-6 * abs(v)
+                return abs(r - v) <= within * abs(v)
 
             if close(math.e):  # a fitted base of exp: 2.71828**T -> exp(T)
                 return sympy.E

@@ -23,6 +23,22 @@ from neuroninterp._parallel import _CtrlC
 from neuroninterp.experiments import EXPERIMENTS, Experiment, equivalent
 
 
+def test_an_exact_formula_that_is_complex_does_not_end_the_search_soon() -> None:
+    from neuroninterp._search import SIMPLE_EXACT, HallOfFame, grace_seconds
+
+    f = Formula.from_sympy(sympy.Symbol("x1", real=True), ["x1"])
+    hof = HallOfFame()
+    hof.offer(3, 1e-3, f)
+    assert hof.simplest_below(1e-14) is None
+    hof.offer(SIMPLE_EXACT + 7, 1e-15, f)  # a stand-in of towers of powers, say
+    assert hof.simplest_below(1e-14) == SIMPLE_EXACT + 7
+    # found after 6 s of a 30 s search: the search goes on past its budget's end ...
+    assert 6 + grace_seconds(6.0, SIMPLE_EXACT + 7) > 30
+    hof.offer(SIMPLE_EXACT - 4, 1e-16, f)  # ... unless a simple exact formula appears
+    assert hof.simplest_below(1e-14) == SIMPLE_EXACT - 4
+    assert 6 + grace_seconds(6.0, SIMPLE_EXACT - 4) < 12
+
+
 def test_recovers_experiment_1_from_exact_gradients() -> None:
     exp = EXPERIMENTS[1]
     result = ni.interpret(exp.gradient_set(500, seed=1), seed=1, time_budget=60, n_jobs=1,

@@ -331,6 +331,20 @@ def test_fitted_constants_become_the_numbers_they_stand_for(found, truth, expect
     assert simp.simplest(parse(found)) == parse(expected)
 
 
+def test_constants_that_make_up_for_each_other_are_rounded_together() -> None:
+    # a search's exact formula (relativistic velocity from a redshift): each constant is off by
+    # 4e-5, more than a rounding of one constant at a time allows, but rounded together exact
+    simp = simplifier_for("x2*((1 + x1)**2 - 1)/((1 + x1)**2 + 1)")
+    found = parse("x2*((x1 + 0.999962038511021)*(x1 + 1.00003796865453)/(sqrt((x1 + 0.999962038511021)**2"
+                  " + 1)*sqrt((x1 + 1.00003796865453)**2 + 1)) - 0.50000000113032)")
+    out = simp.simplest(found)
+    assert not out.atoms(sympy.Float) and simp.loss(out) < 1e-12
+    assert sympy.count_ops(out) <= 8
+    # a constant that really is 4e-5 from a short number stays as it is
+    simp = simplifier_for("x1**2 + 0.99996*x2**2")
+    assert simp.simplest(parse("x1**2 + 0.99996*x2**2")).atoms(sympy.Float)
+
+
 @pytest.mark.parametrize("found, expected", [
     ("0.891250938133746**(x1*x2)*x3", "x3/10**(0.05*x1*x2)"),  # a decibel scale
     ("x3*0.398107170553497**x1", "x3/10**(2*x1/5)"),  # an astronomical magnitude
