@@ -200,8 +200,11 @@ def _search(targets: Targets, options: SearchOptions,
         Worker(k, dict(job, seed=None if options.seed is None else options.seed + 1000 * (k + 1)))
         for k in range(n_workers)
     ]
-    polish = _Polisher(targets, options.early_stop) if targets.mode == _vm.DIRECTION and options.early_stop \
-        else None
+    end = math.inf if options.time_budget is None else t0 + options.time_budget
+    polish = (_Polisher(targets, options.early_stop, end)
+              if targets.mode == _vm.DIRECTION and options.early_stop else None)
+    if polish:
+        ctrl_c.on_press = polish.simplifier.interrupt
     stopped, solved_at = "time_budget", None
     last_exchange = last_report = 0.0
 
@@ -380,12 +383,14 @@ class _Polisher:
     but not exact. Search formulas often imitate a polynomial with a function held
     in its Taylor regime; the simplifier turns those into the polynomial, refitted,
     and an exact result enters the hall of fame, so that ``early_stop`` can end the
-    search instead of the time budget."""
+    search instead of the time budget. A polish ends with the search's time budget
+    (``end``, a ``time.perf_counter`` time) or at Ctrl-C (``simplifier.interrupt``)."""
 
-    def __init__(self, targets: Targets, early_stop: float) -> None:
+    def __init__(self, targets: Targets, early_stop: float, end: float = math.inf) -> None:
         from ._simplify import Simplifier  # late: workers never polish
 
         self.early_stop = early_stop
+        self.end = end
         rows = slice(0, min(targets.n, 300))
         self.names = [f"x{i + 1}" for i in range(targets.Xt.shape[0])]
         self.simplifier = Simplifier(self.names, targets.Xt[:, rows].T, targets.Ut[:, rows].T)
@@ -393,7 +398,8 @@ class _Polisher:
 
     def __call__(self, search: Search) -> None:
         best = search.hof.best()
-        if best is None or not self.early_stop < best[0] < POLISH_BELOW:
+        left = self.end - time.perf_counter()
+        if best is None or not self.early_stop < best[0] < POLISH_BELOW or left <= 0:
             return
         formula = best[1]
         key = (tuple(formula.code), tuple(formula.arg))  # each skeleton once
@@ -401,7 +407,8 @@ class _Polisher:
             return
         self.tried.add(key)
         try:
-            simpler = Formula.from_sympy(self.simplifier.simplest(formula.to_sympy(self.names)), self.names)
+            simpler = Formula.from_sympy(self.simplifier.simplest(formula.to_sympy(self.names), within=left),
+                                         self.names)
         except Exception:  # sympy raises many kinds of errors on odd input; polishing is optional
             return
         if search.grammar.allowed(simpler):  # a rewrite may leave max_size or the constraints

@@ -136,15 +136,16 @@ class Simplifier:
         return v
 
     # -- the rewrite ----------------------------------------------------------------
-    def simplest(self, expr: sympy.Expr) -> sympy.Expr:
+    def simplest(self, expr: sympy.Expr, within: float = math.inf) -> sympy.Expr:
         """Algebra, peel, prune and tidy, until nothing changes. Once this simplifier has
         spent ``seconds`` here, formulas are returned as they are (and counted in ``skipped``);
-        the call that reaches that point stops between its steps with what it has by then."""
+        the call that reaches that point, or that has run for ``within`` seconds, stops
+        between its steps with what it has by then."""
         if self._spent > self.seconds or self.interrupted:
             self.skipped += 1
             return expr
         t0 = time.perf_counter()
-        self._deadline = t0 + self.seconds - self._spent
+        self._deadline = t0 + min(self.seconds - self._spent, within)
         try:
             return self._simplest(expr)
         except Exception:  # sympy raises on odd input (Max of a non-real number): left as found

@@ -285,6 +285,33 @@ def test_a_near_exact_best_formula_is_polished_during_the_search() -> None:
     assert str(formula.to_sympy(["x1", "x2"])) == "x1**2 + 2*x2**2"
 
 
+def test_a_polish_ends_with_the_search_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A polish is a simplification, which can take many seconds on a large formula: it
+    stops at the end of the search's time budget, and none starts after it."""
+    from neuroninterp._formula import Formula
+    from neuroninterp._options import SearchOptions
+    from neuroninterp._parallel import _Polisher
+    from neuroninterp._search import Search, Targets
+
+    def slow(e: sympy.Expr, *args: object, **kwargs: object) -> sympy.Expr:
+        time.sleep(0.25)
+        return e
+
+    monkeypatch.setattr(sympy, "powsimp", slow)  # every sympy rewrite of the polish is slow
+    targets = Targets.from_gradient_set(EXPERIMENTS[1].gradient_set(300, seed=0))
+    search = Search(targets, SearchOptions(n_jobs=1, seed=0), 0, 1)
+    approximant = Formula.from_sympy(
+        "-sin(0.05*x1 + 1.5707963267949) - 2*sin(0.05*x2 + 1.5707963267949)", ["x1", "x2"])
+    search.hof.entries = {search.grammar.size(approximant): (targets.loss(approximant), approximant)}
+    polish = _Polisher(targets, early_stop=1e-14, end=time.perf_counter() - 1)
+    polish(search)
+    assert not polish.tried  # the budget is spent: no polish begins
+    polish.end = time.perf_counter() + 0.5
+    start = time.perf_counter()
+    polish(search)
+    assert polish.tried and time.perf_counter() - start < 1.6  # (over 2 s unbounded)
+
+
 def test_injected_formulas_reach_the_hall_of_fame() -> None:
     from neuroninterp._formula import Formula
     from neuroninterp._options import SearchOptions
