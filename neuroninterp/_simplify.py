@@ -47,7 +47,7 @@ TAYLOR_ACCURACY = 1e-3  # untaylor's first try: largest error of the quadratic, 
 SETTLE_WITHIN = 10.0  # _plainest settles only forms whose loss is within this factor of the best
 SMALL = 1e-5  # constants below this are also tried to first order (first_order)
 ROUND_WITHIN = 1e-6  # _round: a constant within this share of a short number is that number
-COARSE_WITHIN = 1e-4  # tidy_constants also tries rounding this coarsely (loss permitting)
+COARSE_WITHIN = 1e-4  # ... and, tried as well, within this share of a small fraction (1, 3/2, 1/4)
 
 
 class Simplifier:
@@ -498,7 +498,7 @@ class Simplifier:
         tol = _tolerance(base_loss)
         # The search often leaves constants that make up for each other, each a little off:
         # x2*((x1 + 0.999962)*(x1 + 1.00004)/(...) - 0.500019) is exact only with 1 and 1/2.
-        options = [expr, self._round(expr), self._round(expr, COARSE_WITHIN)]
+        options = [expr, self._round(expr), self._round(expr, coarse=True)]
         tiny = {f: sympy.Integer(0) for f in expr.atoms(sympy.Float) if abs(f) < TINY}
         if tiny:  # a fitted zero outside a sum, which prune cannot drop: Max(2.4e-20, x2 - x3)
             options.append(self._round(expr.xreplace(tiny)))
@@ -516,13 +516,19 @@ class Simplifier:
                 return e
         return expr
 
-    def _round(self, expr: sympy.Expr, within: float = ROUND_WITHIN) -> sympy.Expr:
-        """Constants written as the short numbers they are within ``within`` (a share)."""
+    def _round(self, expr: sympy.Expr, coarse: bool = False) -> sympy.Expr:
+        """Constants written as the short numbers they are within ``ROUND_WITHIN`` (a share),
+        and with ``coarse``, as the small fractions they are within ``COARSE_WITHIN`` (at most
+        12 over at most 4: 57.3675 is within 1e-4 of 631/11, which reads no better)."""
         def nice(x: sympy.Float) -> sympy.Expr:
             v = float(x)
 
             def close(r: float) -> bool:
-                return abs(r - v) <= within * abs(v)
+                return abs(r - v) <= ROUND_WITHIN * abs(v)
+
+            small = Fraction(v).limit_denominator(4)
+            if coarse and abs(small.numerator) <= 12 and abs(float(small) - v) <= COARSE_WITHIN * abs(v):
+                return sympy.Rational(small.numerator, small.denominator)
 
             if close(math.e):  # a fitted base of exp: 2.71828**T -> exp(T)
                 return sympy.E

@@ -340,6 +340,9 @@ def test_constants_that_make_up_for_each_other_are_rounded_together() -> None:
     out = simp.simplest(found)
     assert not out.atoms(sympy.Float) and simp.loss(out) < 1e-12
     assert sympy.count_ops(out) <= 8
+    # coarsely, only small fractions: 57.3675 is within 1e-4 of 631/11, which reads no better
+    assert simp._round(parse("0.999962*x1 + 0.500019*x2"), coarse=True) == x1 + x2 / 2
+    assert simp._round(parse("57.3675**x1"), coarse=True).atoms(sympy.Float)
     # a constant that really is 4e-5 from a short number stays as it is
     simp = simplifier_for("x1**2 + 0.99996*x2**2")
     assert simp.simplest(parse("x1**2 + 0.99996*x2**2")).atoms(sympy.Float)
