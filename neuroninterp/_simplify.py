@@ -526,9 +526,10 @@ class Simplifier:
             def close(r: float) -> bool:
                 return abs(r - v) <= ROUND_WITHIN * abs(v)
 
-            small = Fraction(v).limit_denominator(4)
-            if coarse and abs(small.numerator) <= 12 and abs(float(small) - v) <= COARSE_WITHIN * abs(v):
-                return sympy.Rational(small.numerator, small.denominator)
+            if coarse:
+                small = Fraction(v).limit_denominator(4)
+                if abs(small.numerator) <= 12 and abs(float(small) - v) <= COARSE_WITHIN * abs(v):
+                    return sympy.Rational(small.numerator, small.denominator)
 
             if close(math.e):  # a fitted base of exp: 2.71828**T -> exp(T)
                 return sympy.E
