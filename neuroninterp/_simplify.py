@@ -445,6 +445,8 @@ class Simplifier:
         tol = _tolerance(base)
         failed: set[tuple[sympy.Expr, sympy.Expr]] = set()
         for _ in range(max_tries):
+            if self._late():  # (each try evaluates the formula: seconds, on a large one)
+                break
             options = []
             for add in sympy.preorder_traversal(expr):
                 if not add.is_Add:
