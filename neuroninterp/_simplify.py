@@ -512,7 +512,7 @@ class Simplifier:
             coeffs = {abs(t.as_coeff_Mul()[0]) for t in expanded.args if t.free_symbols}
             options += [self._round(bounded_expand(expanded / c)) for c in coeffs
                         if c.is_Number and c not in (0, 1)]
-        options.sort(key=_plainness)
+        options = sorted(dict.fromkeys(options), key=_plainness)  # (roundings often give one form twice)
         for e in options:
             if e == expr or self.loss(e) <= base_loss + tol:
                 return e

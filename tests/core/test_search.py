@@ -288,7 +288,6 @@ def test_a_near_exact_best_formula_is_polished_during_the_search() -> None:
 def test_a_polish_ends_with_the_search_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     """A polish is a simplification, which can take many seconds on a large formula: it
     stops at the end of the search's time budget, and none starts after it."""
-    from neuroninterp._formula import Formula
     from neuroninterp._options import SearchOptions
     from neuroninterp._parallel import _Polisher
     from neuroninterp._search import Search, Targets
