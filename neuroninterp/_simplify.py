@@ -525,12 +525,12 @@ class Simplifier:
         def nice(x: sympy.Float) -> sympy.Expr:
             v = float(x)
 
-            def close(r: float) -> bool:
-                return abs(r - v) <= ROUND_WITHIN * abs(v)
+            def close(r: float, share: float = ROUND_WITHIN) -> bool:
+                return abs(r - v) <= share * abs(v)
 
             if coarse:
                 small = Fraction(v).limit_denominator(4)
-                if abs(small.numerator) <= 12 and abs(float(small) - v) <= COARSE_WITHIN * abs(v):
+                if abs(small.numerator) <= 12 and close(float(small), COARSE_WITHIN):
                     return sympy.Rational(small.numerator, small.denominator)
 
             if close(math.e):  # a fitted base of exp: 2.71828**T -> exp(T)
