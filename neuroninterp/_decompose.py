@@ -12,6 +12,19 @@ Pairs are merged round after round; the reduced problem is then searched as
 usual, and its formulas, with each new feature written out, are formulas of
 the original features.
 
+A problem left with two features (or given with two) may split further: if
+``T = F(A(z1) + B(z2))`` with ``A`` and ``B`` monotone on the data (a product of
+two one-feature factors is such a sum, of logarithms), the ratio of the two
+target components is ``A'(z1) / B'(z2)``, so its logarithm is a sum of two
+one-feature functions. That is tested by fitting Legendre polynomials with and
+without products of the two features' polynomials (``separable_parts``). Then
+``A`` and ``B`` are known numerically (their slopes from the fit, integrated),
+and each side is searched on its own feature next to the other side's values:
+features ``(z1, b)`` with ``b = B(z2)``, whose target follows from the chain
+rule. A side's formula that is additive in its stand-in (``c b + A(z1)``) or
+multiplicative (``exp(c b) H(z1)``) gives ``A`` as a formula, which is put in
+for the stand-in of the other side's formulas.
+
 Nothing here is trusted blindly: the composed formulas are offered to the main
 search, which scores them on all points like any other candidate. The
 decomposition costs a bounded number of generations, so with ``n_jobs=1`` the
@@ -32,6 +45,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
+import sympy
+from numpy.polynomial import legendre
+from scipy.integrate import cumulative_trapezoid
 from scipy.spatial import cKDTree
 
 from . import _vm
@@ -52,6 +68,14 @@ EXACT_PAIR = 1e-10  # a pair's function this good is taken without further test
 RESIDUAL_R2 = 0.05  # share of a pair's residual angle another feature may explain (noise: ~0.01)
 NEAR_BEST = 1.1  # a pair's function: the simplest whose loss is at most this times the best
 MIN_PLANE_WEIGHT = 0.3  # quantile: points whose gradient barely lies in the plane are left out
+SPLIT_DEGREE = 12  # of each feature's Legendre polynomial in the test for a sum A(z1) + B(z2)
+SPLIT_CROSS = 3  # products of the two features' polynomials up to this degree each
+SPLIT_RATIO = 1.1  # residual variance without / with the products: at most this, the sum fits
+SPLIT_SIGNS = 0.03  # share of points whose component ratio may have the minority sign (noise)
+SPLIT_GENERATIONS = 500  # of each side's sub-search
+SPLIT_NEAR = 10.0  # a side's formulas used: loss at most this times the side's best
+SPLIT_GRID = 4096  # points of the numerical integration of a side's slope
+SPLIT_EXACT = 1e-6  # relative spread of a formula's slope in its stand-in that still counts as none
 
 
 def pair_scores(X: np.ndarray, U: np.ndarray) -> list[tuple[float, int, int]]:
@@ -81,6 +105,65 @@ def pair_scores(X: np.ndarray, U: np.ndarray) -> list[tuple[float, int, int]]:
         weight = length[keep] ** 2
         out.append((float(np.sum(weight * spread) / np.sum(weight)), i, j))
     return sorted(out)
+
+
+def separable_parts(Z: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """For a problem with two features ``Z`` (n, 2) and unit targets ``G``: if the
+    unit is ``T = F(A(z1) + B(z2))`` with ``A`` and ``B`` monotone on the data, the
+    values of ``A`` and ``B`` at the points (n, 2), each scaled to a range of 1, and
+    their slopes (n, 2), up to one common factor; otherwise None.
+
+    ``log |G1 / G2| = log |A'(z1)| - log |B'(z2)|``: the sum is fitted by one
+    polynomial per feature, and it is taken when products of the two features'
+    polynomials explain little more of it (on noisy targets a problem that is
+    nearly a sum passes too, and its sides' formulas are scored like any others).
+    """
+    with np.errstate(all="ignore"):
+        ratio = G[:, 0] / G[:, 1]
+    rows = np.isfinite(ratio) & (np.abs(G[:, 0]) > 1e-3) & (np.abs(G[:, 1]) > 1e-3)
+    lo, hi = Z.min(axis=0), Z.max(axis=0)
+    if rows.sum() < 50 or not np.all(hi > lo):
+        return None
+    positive = float(np.mean(ratio[rows] > 0))
+    if min(positive, 1 - positive) > SPLIT_SIGNS:
+        return None  # A or B turns on the data
+    S = 2 * (Z - lo) / (hi - lo) - 1
+    y = np.log(np.abs(ratio[rows]))
+    P1 = legendre.legvander(S[rows, 0], SPLIT_DEGREE)
+    P2 = legendre.legvander(S[rows, 1], SPLIT_DEGREE)[:, 1:]
+    cross = [P1[:, i] * P2[:, j - 1] for i in range(1, SPLIT_CROSS + 1) for j in range(1, SPLIT_CROSS + 1)]
+
+    def fit(A: np.ndarray) -> tuple[np.ndarray, float]:
+        coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+        return coef, float(np.sum((y - A @ coef) ** 2))
+
+    coef, rss = fit(np.hstack([P1, P2]))
+    _, rss_cross = fit(np.hstack([P1, P2, np.stack(cross, axis=1)]))
+    if not rss <= SPLIT_RATIO * rss_cross + 1e-20 * len(y):
+        return None
+    # |A'| = exp(alpha(z1)), |B'| = exp(-gamma(z2)), where y = alpha + gamma; B' carries the sign
+    alpha = coef[:SPLIT_DEGREE + 1]
+    gamma = np.concatenate([[0.0], coef[SPLIT_DEGREE + 1:]])
+    sign = 1.0 if positive >= 0.5 else -1.0
+    a, da = _primitive(S[:, 0], lo[0], hi[0], alpha)
+    b, db = _primitive(S[:, 1], lo[1], hi[1], -gamma)
+    if a is None or b is None:
+        return None
+    return np.stack([a, sign * b], axis=1), np.stack([da, sign * db], axis=1)
+
+
+def _primitive(s: np.ndarray, lo: float, hi: float, log_slope: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """Values and slopes at scaled points ``s`` (in [-1, 1]) of the function of ``z`` whose
+    slope is ``exp(log_slope(s))`` (Legendre coefficients), scaled to a range of 1."""
+    grid = np.linspace(-1.0, 1.0, SPLIT_GRID)
+    with np.errstate(all="ignore"):
+        slope = np.exp(legendre.legval(grid, log_slope))
+        values = cumulative_trapezoid(slope, (lo + (grid + 1) * (hi - lo) / 2), initial=0.0)
+        span = values[-1]
+        if not (np.all(np.isfinite(slope)) and np.isfinite(span) and span > 0):
+            return None, None
+        return np.interp(s, grid, values) / span, np.exp(legendre.legval(s, log_slope)) / span
 
 
 @dataclass
@@ -185,9 +268,53 @@ class Decomposer:
             return None
         return _Problem(features, Z[good], G[good] / norm[good, None])
 
+    def _split(self, p: _Problem, offset: int) -> list[Formula]:
+        """Formulas of a two-feature problem that is ``F(A(z1) + B(z2))``, each side
+        searched on its own (see the module's docstring); none if it is not."""
+        parts = separable_parts(p.Z, p.G)
+        if parts is None:
+            return []
+        values, slopes = parts
+        sides = []
+        for k in (0, 1):  # side k: feature k and the other side's values as a stand-in
+            with np.errstate(all="ignore"):
+                U = np.stack([p.G[:, k], p.G[:, 1 - k] / slopes[:, 1 - k]], axis=1)
+                U /= np.linalg.norm(U, axis=1, keepdims=True)
+            rows = np.all(np.isfinite(U), axis=1)
+            X = np.stack([p.Z[:, k], values[:, 1 - k]], axis=1)[rows]
+            if rows.sum() < 20 or self._spent():
+                return []
+            front = self._search(X.T, U[rows].T, _vm.DIRECTION, SPLIT_GENERATIONS, 4, offset + k)
+            sides.append((X, front))
+        w = sympy.Symbol("w", real=True)
+        out = []
+        for k in (0, 1):
+            X, front = sides[k]
+            ends = _good(front)[:3]
+            for part in _parts(sides[1 - k][0], _good(sides[1 - k][1])):
+                # the other side's function as a formula of its feature, mapped onto this stand-in
+                f = _formula(part, [self.names[1 - k]], self.names[:2])
+                if f is None:
+                    continue
+                v, _ = f.evaluate(p.Z)
+                ok = np.isfinite(v)
+                if ok.sum() < 20 or not np.std(v[ok]) > 0:
+                    continue
+                A = np.stack([v[ok], np.ones(ok.sum())], axis=1)
+                (mu, nu), *_ = np.linalg.lstsq(A, values[ok, 1 - k], rcond=None)
+                if np.corrcoef(v[ok], values[ok, 1 - k])[0, 1] ** 2 < 1 - 1e-4:
+                    continue  # not the same function: the sides disagree
+                stand_in = float(mu) * part.subs(_Z, sympy.Symbol(self.names[1 - k], real=True)) + float(nu)
+                for end in {id(e): e for e in ends}.values():
+                    expr = end.to_sympy([self.names[k], "w"]).subs(w, stand_in)
+                    composed = _formula(expr, self.names[:2], self.names[:2])
+                    if composed is not None:
+                        out.append(self._tidy(substitute(composed, p.features)))
+        return out
+
     def run(self) -> list[Formula]:
         d = self.X.shape[1]
-        if not 3 <= d <= MAX_FEATURES or len(self.X) < 20:
+        if not 2 <= d <= MAX_FEATURES or len(self.X) < 20:
             return []
         p = _Problem([Formula([VAR], [k], [0.0]) for k in range(d)], self.X, self.U)
         offset = 0
@@ -212,10 +339,11 @@ class Decomposer:
                 break
             p = reduced
             self.log.append(", ".join(str(f.to_sympy(self.names)) for f in p.features))
+        found = self._split(p, offset + 1) if len(p.features) == 2 and not self._spent() else []
         if len(p.features) == d or self._spent():
-            return []
+            return found
         front = self._search(p.Z.T, p.G.T, _vm.DIRECTION, REDUCED_GENERATIONS, 4, 0)
-        return [self._tidy(substitute(f, p.features)) for _, _, f in front]
+        return found + [self._tidy(substitute(f, p.features)) for _, _, f in front]
 
     def _tidy(self, f: Formula) -> Formula:
         """``f`` through sympy and back, when that is shorter (composed formulas repeat
@@ -272,6 +400,52 @@ def residual_depends_on_the_rest(Z: np.ndarray, G: np.ndarray, i: int, j: int, g
             if (rss_pair - rss(base + [zk, zk * zk, zk * zi, zk * zj])) / rss_pair > RESIDUAL_R2:
                 return True
     return False
+
+
+_Z = sympy.Symbol("z", real=True)  # a side's own feature in its parts
+
+
+def _good(front: list[tuple[int, float, Formula]]) -> list[Formula]:
+    """A side's formulas within ``SPLIT_NEAR`` of its best loss, simplest first (near an
+    exact fit the longer ones mostly add terms that do nothing)."""
+    best = min((loss for _, loss, _ in front), default=math.inf)
+    return [f for _, loss, f in sorted(front, key=lambda e: e[0]) if loss <= SPLIT_NEAR * best + 1e-10]
+
+
+def _parts(X: np.ndarray, good: list[Formula]) -> list[sympy.Expr]:
+    """What a side's formulas say about its own function, simplest first, at most two:
+    formulas ``c w + A(z)`` of the side's feature ``z`` and stand-in ``w`` give ``A``,
+    formulas ``exp(c w) H(z)`` give ``log H`` (a monotone map of ``A`` is no use here,
+    since it does not add to the other side's function)."""
+    out = []
+    for f in good:
+        v, g = f.evaluate(X)
+        with np.errstate(all="ignore"):
+            for slope, log in ((g[:, 1], False), (g[:, 1] / v, True)):
+                m = float(np.median(slope))
+                if not (np.all(np.isfinite(slope)) and m != 0
+                        and np.max(np.abs(slope - m)) <= SPLIT_EXACT * abs(m)):
+                    continue
+                part = f.to_sympy(["z", "w"]).subs(sympy.Symbol("w", real=True), 0)
+                if log:
+                    if not (np.all(v > 0) or np.all(v < 0)):
+                        continue
+                    part = sympy.log(part if v[0] > 0 else -part)
+                out.append(part)
+                break
+        if len(out) == 2:
+            break
+    return out
+
+
+def _formula(expr: sympy.Expr, names: list[str], into: list[str]) -> Formula | None:
+    """``expr`` over ``names`` (its side's own feature is ``z``) compiled over ``into``,
+    or None where it cannot be (a sympy form the virtual machine has no code for)."""
+    try:
+        expr = expr.subs(_Z, sympy.Symbol(names[0], real=True)) if len(names) == 1 else expr
+        return Formula.from_sympy(expr, into)
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return None
 
 
 def _simplest_near_best(front: list[tuple[int, float, Formula]]) -> tuple[int, float, Formula]:
