@@ -55,7 +55,7 @@ from ._formula import Formula
 from ._interpret import choice_value
 from ._ops import VAR
 from ._options import SearchOptions
-from ._search import EPS, Search, Targets
+from ._search import EPS, Search, Targets, optimize_constants
 
 MAX_FEATURES = 24  # beyond this the pair tests (d^2 / 2 of them per round) cost too much
 NEIGHBOURS = 8  # points whose in-plane directions are compared with each point's
@@ -73,6 +73,7 @@ SPLIT_CROSS = 3  # products of the two features' polynomials up to this degree e
 SPLIT_RATIO = 1.1  # residual variance without / with the products: at most this, the sum fits
 SPLIT_SIGNS = 0.03  # share of points whose component ratio may have the minority sign (noise)
 SPLIT_GENERATIONS = 500  # of each side's sub-search
+SPLIT_SOLVED = 1e-11  # a side's loss that counts as solved (its stand-in is only numerically exact)
 SPLIT_NEAR = 10.0  # a side's formulas used: loss at most this times the side's best
 SPLIT_GRID = 4096  # points of the numerical integration of a side's slope
 SPLIT_EXACT = 1e-6  # relative spread of a formula's slope in its stand-in that still counts as none
@@ -111,7 +112,7 @@ def separable_parts(Z: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """For a problem with two features ``Z`` (n, 2) and unit targets ``G``: if the
     unit is ``T = F(A(z1) + B(z2))`` with ``A`` and ``B`` monotone on the data, the
     values of ``A`` and ``B`` at the points (n, 2), each scaled to a range of 1, and
-    their slopes (n, 2), up to one common factor; otherwise None.
+    the slopes of those scaled functions (n, 2); otherwise None.
 
     ``log |G1 / G2| = log |A'(z1)| - log |B'(z2)|``: the sum is fitted by one
     polynomial per feature, and it is taken when products of the two features'
@@ -145,15 +146,15 @@ def separable_parts(Z: np.ndarray, G: np.ndarray) -> tuple[np.ndarray, np.ndarra
     alpha = coef[:SPLIT_DEGREE + 1]
     gamma = np.concatenate([[0.0], coef[SPLIT_DEGREE + 1:]])
     sign = 1.0 if positive >= 0.5 else -1.0
-    a, da = _primitive(S[:, 0], lo[0], hi[0], alpha)
-    b, db = _primitive(S[:, 1], lo[1], hi[1], -gamma)
-    if a is None or b is None:
+    A = _primitive(S[:, 0], lo[0], hi[0], alpha)
+    B = _primitive(S[:, 1], lo[1], hi[1], -gamma)
+    if A is None or B is None:
         return None
-    return np.stack([a, sign * b], axis=1), np.stack([da, sign * db], axis=1)
+    return np.stack([A[0], sign * B[0]], axis=1), np.stack([A[1], sign * B[1]], axis=1)
 
 
 def _primitive(s: np.ndarray, lo: float, hi: float, log_slope: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+               ) -> tuple[np.ndarray, np.ndarray] | None:
     """Values and slopes at scaled points ``s`` (in [-1, 1]) of the function of ``z`` whose
     slope is ``exp(log_slope(s))`` (Legendre coefficients), scaled to a range of 1."""
     grid = np.linspace(-1.0, 1.0, SPLIT_GRID)
@@ -162,7 +163,7 @@ def _primitive(s: np.ndarray, lo: float, hi: float, log_slope: np.ndarray
         values = cumulative_trapezoid(slope, (lo + (grid + 1) * (hi - lo) / 2), initial=0.0)
         span = values[-1]
         if not (np.all(np.isfinite(slope)) and np.isfinite(span) and span > 0):
-            return None, None
+            return None
         return np.interp(s, grid, values) / span, np.exp(legendre.legval(s, log_slope)) / span
 
 
@@ -183,6 +184,7 @@ class Decomposer:
     def __init__(self, targets: Targets, options: SearchOptions, seed: int | None,
                  deadline: float, max_evals: float = math.inf,
                  stop: Callable[[], bool] = lambda: False) -> None:
+        self.targets = targets
         keep = targets.w
         self.X = targets.Xt.T[keep]
         self.U = targets.Ut.T[keep]
@@ -192,7 +194,7 @@ class Decomposer:
         self.max_evals = max_evals
         self.stop = stop
         self.evals = 0
-        self.log: list[str] = []  # the features after each round, as text
+        self.log: list[str] = []  # the features after each round (and a split), as text
         self.names = [f"x{k + 1}" for k in range(self.X.shape[1])]
 
     def _spent(self, running: int = 0) -> bool:
@@ -206,8 +208,9 @@ class Decomposer:
                        max_evals=10**12, n_jobs=1, progress=False, population_size=30)
 
     def _search(self, Xt: np.ndarray, Ut: np.ndarray, mode: int, generations: int, islands: int,
-                seed_offset: int) -> list[tuple[int, float, Formula]]:
-        """A small in-process search; its front (complexity, loss, formula)."""
+                seed_offset: int, exact: float = EXACT) -> list[tuple[int, float, Formula]]:
+        """A small in-process search; its front (complexity, loss, formula). Once its
+        loss is below ``exact``, it stops soon."""
         targets = Targets(np.ascontiguousarray(Xt), np.ascontiguousarray(Ut),
                           np.ones(Xt.shape[1], dtype=bool), mode)
         seed = None if self.seed is None else self.seed * 7919 + seed_offset
@@ -218,7 +221,7 @@ class Decomposer:
                 break
             search.step()
             best = search.hof.best()
-            if best is not None and best[0] <= EXACT:
+            if best is not None and best[0] <= exact:
                 solved_at = gen if solved_at is None else solved_at
                 if gen >= 2 * solved_at + 10:
                     break
@@ -275,6 +278,7 @@ class Decomposer:
         if parts is None:
             return []
         values, slopes = parts
+        self.log.append("split: " + " + ".join(f"A({f.to_sympy(self.names)})" for f in p.features))
         sides = []
         for k in (0, 1):  # side k: feature k and the other side's values as a stand-in
             with np.errstate(all="ignore"):
@@ -284,16 +288,17 @@ class Decomposer:
             X = np.stack([p.Z[:, k], values[:, 1 - k]], axis=1)[rows]
             if rows.sum() < 20 or self._spent():
                 return []
-            front = self._search(X.T, U[rows].T, _vm.DIRECTION, SPLIT_GENERATIONS, 4, offset + k)
+            front = self._search(X.T, U[rows].T, _vm.DIRECTION, SPLIT_GENERATIONS, 4, offset + k,
+                                 exact=SPLIT_SOLVED)
             sides.append((X, front))
         w = sympy.Symbol("w", real=True)
         out = []
         for k in (0, 1):
             X, front = sides[k]
             ends = _good(front)[:3]
-            for part in _parts(sides[1 - k][0], _good(sides[1 - k][1])):
+            for part in _parts(sides[1 - k][0], _good(sides[1 - k][1]), self.names[1 - k]):
                 # the other side's function as a formula of its feature, mapped onto this stand-in
-                f = _formula(part, [self.names[1 - k]], self.names[:2])
+                f = _formula(part, self.names[:2])
                 if f is None:
                     continue
                 v, _ = f.evaluate(p.Z)
@@ -304,12 +309,13 @@ class Decomposer:
                 (mu, nu), *_ = np.linalg.lstsq(A, values[ok, 1 - k], rcond=None)
                 if np.corrcoef(v[ok], values[ok, 1 - k])[0, 1] ** 2 < 1 - 1e-4:
                     continue  # not the same function: the sides disagree
-                stand_in = float(mu) * part.subs(_Z, sympy.Symbol(self.names[1 - k], real=True)) + float(nu)
-                for end in {id(e): e for e in ends}.values():
-                    expr = end.to_sympy([self.names[k], "w"]).subs(w, stand_in)
-                    composed = _formula(expr, self.names[:2], self.names[:2])
+                for end in ends:
+                    expr = end.to_sympy([self.names[k], "w"]).subs(w, float(mu) * part + float(nu))
+                    composed = _formula(expr, self.names[:2])
                     if composed is not None:
-                        out.append(self._tidy(substitute(composed, p.features)))
+                        # its constants carry the error of the numerical stand-ins: fitted anew
+                        whole = self._tidy(substitute(composed, p.features))
+                        out.append(optimize_constants(whole, self.targets)[0])
         return out
 
     def run(self) -> list[Formula]:
@@ -339,11 +345,15 @@ class Decomposer:
                 break
             p = reduced
             self.log.append(", ".join(str(f.to_sympy(self.names)) for f in p.features))
-        found = self._split(p, offset + 1) if len(p.features) == 2 and not self._spent() else []
-        if len(p.features) == d or self._spent():
-            return found
-        front = self._search(p.Z.T, p.G.T, _vm.DIRECTION, REDUCED_GENERATIONS, 4, 0)
-        return found + [self._tidy(substitute(f, p.features)) for _, _, f in front]
+        formulas: list[Formula] = []
+        exact = False
+        if len(p.features) < d and not self._spent():
+            front = self._search(p.Z.T, p.G.T, _vm.DIRECTION, REDUCED_GENERATIONS, 4, 0)
+            formulas = [self._tidy(substitute(f, p.features)) for _, _, f in front]
+            exact = any(loss <= EXACT for _, loss, _ in front)
+        if len(p.features) == 2 and not exact and not self._spent():
+            formulas += self._split(p, offset + 1)
+        return formulas
 
     def _tidy(self, f: Formula) -> Formula:
         """``f`` through sympy and back, when that is shorter (composed formulas repeat
@@ -402,9 +412,6 @@ def residual_depends_on_the_rest(Z: np.ndarray, G: np.ndarray, i: int, j: int, g
     return False
 
 
-_Z = sympy.Symbol("z", real=True)  # a side's own feature in its parts
-
-
 def _good(front: list[tuple[int, float, Formula]]) -> list[Formula]:
     """A side's formulas within ``SPLIT_NEAR`` of its best loss, simplest first (near an
     exact fit the longer ones mostly add terms that do nothing)."""
@@ -412,11 +419,11 @@ def _good(front: list[tuple[int, float, Formula]]) -> list[Formula]:
     return [f for _, loss, f in sorted(front, key=lambda e: e[0]) if loss <= SPLIT_NEAR * best + 1e-10]
 
 
-def _parts(X: np.ndarray, good: list[Formula]) -> list[sympy.Expr]:
+def _parts(X: np.ndarray, good: list[Formula], name: str) -> list[sympy.Expr]:
     """What a side's formulas say about its own function, simplest first, at most two:
-    formulas ``c w + A(z)`` of the side's feature ``z`` and stand-in ``w`` give ``A``,
-    formulas ``exp(c w) H(z)`` give ``log H`` (a monotone map of ``A`` is no use here,
-    since it does not add to the other side's function)."""
+    formulas ``c w + A(z)`` of the side's feature ``z`` (called ``name``) and stand-in
+    ``w`` give ``A``, formulas ``exp(c w) H(z)`` give ``log H`` (a monotone map of ``A``
+    is no use here, since it does not add to the other side's function)."""
     out = []
     for f in good:
         v, g = f.evaluate(X)
@@ -426,7 +433,7 @@ def _parts(X: np.ndarray, good: list[Formula]) -> list[sympy.Expr]:
                 if not (np.all(np.isfinite(slope)) and m != 0
                         and np.max(np.abs(slope - m)) <= SPLIT_EXACT * abs(m)):
                     continue
-                part = f.to_sympy(["z", "w"]).subs(sympy.Symbol("w", real=True), 0)
+                part = f.to_sympy([name, "w"]).subs(sympy.Symbol("w", real=True), 0)
                 if log:
                     if not (np.all(v > 0) or np.all(v < 0)):
                         continue
@@ -438,12 +445,11 @@ def _parts(X: np.ndarray, good: list[Formula]) -> list[sympy.Expr]:
     return out
 
 
-def _formula(expr: sympy.Expr, names: list[str], into: list[str]) -> Formula | None:
-    """``expr`` over ``names`` (its side's own feature is ``z``) compiled over ``into``,
-    or None where it cannot be (a sympy form the virtual machine has no code for)."""
+def _formula(expr: sympy.Expr, names: list[str]) -> Formula | None:
+    """``expr`` compiled over ``names``, or None where it cannot be (a sympy form the
+    virtual machine has no code for)."""
     try:
-        expr = expr.subs(_Z, sympy.Symbol(names[0], real=True)) if len(names) == 1 else expr
-        return Formula.from_sympy(expr, into)
+        return Formula.from_sympy(expr, names)
     except (ValueError, TypeError, KeyError, RecursionError):
         return None
 

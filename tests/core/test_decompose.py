@@ -12,7 +12,7 @@ import sympy
 
 import neuroninterp as ni
 from neuroninterp import _vm
-from neuroninterp._decompose import Decomposer, pair_scores, substitute
+from neuroninterp._decompose import Decomposer, pair_scores, separable_parts, substitute
 from neuroninterp._formula import Formula
 from neuroninterp._options import SearchOptions
 from neuroninterp._parallel import _decompose
@@ -134,3 +134,50 @@ def test_composed_formulas_outside_the_constraints_are_not_offered() -> None:
     # the decomposition did solve the problem, with the exponential inside the division
     dec = Decomposer(Targets.from_gradient_set(gs), options, 0, time.perf_counter() + 60)
     assert any(not here.grammar.allowed(f) for f in dec.run())
+
+
+@pytest.mark.parametrize("truth, sides, noise", [
+    ("log(x1) + x2**2", ("log(x1)", "x2**2"), 0.0),
+    ("x2*exp(-x1**2)", ("-x1**2", "log(x2)"), 0.0),        # a product: a sum of logarithms
+    ("x1*x2/(x1 + x2)", ("1/x1", "1/x2"), 0.0),             # 1/T = 1/x1 + 1/x2, and T falls with it
+    ("x2*exp(-x1**2)", None, 0.03),                         # noisy: only the test, not the values
+])
+def test_separable_parts_finds_sums_of_one_feature_functions(truth: str, sides: tuple[str, str] | None,
+                                                              noise: float) -> None:
+    gs = exact_set(truth, 2, n=1000, seed=1, low=0.5)
+    U = gs.gradients + noise * np.random.default_rng(0).normal(size=gs.gradients.shape)
+    parts = separable_parts(gs.X, U / np.linalg.norm(U, axis=1, keepdims=True))
+    assert parts is not None
+    if sides is None:
+        return
+    values, slopes = parts
+    for k, side in enumerate(sides):
+        # the values are an affine map of the side's function, to within the fit's accuracy
+        exact, _ = Formula.from_sympy(side, ["x1", "x2"]).evaluate(gs.X)
+        A = np.stack([exact, np.ones_like(exact)], axis=1)
+        coef, *_ = np.linalg.lstsq(A, values[:, k], rcond=None)
+        assert np.max(np.abs(A @ coef - values[:, k])) < 1e-4, side
+    # and the slopes give the ratio of the target's components, up to the two scales
+    with np.errstate(all="ignore"):
+        ratio = slopes[:, 0] / slopes[:, 1] / (gs.gradients[:, 0] / gs.gradients[:, 1])
+    assert np.nanmax(np.abs(ratio / np.nanmedian(ratio) - 1)) < 1e-3
+
+
+@pytest.mark.parametrize("truth", ["x2*(x1 + x2)", "x1/(1 - exp(-x1/x2))", "sin(x1*x2) + x1"])
+def test_separable_parts_refuses_what_is_no_sum(truth: str) -> None:
+    gs = exact_set(truth, 2, n=1000, seed=2, low=0.5)
+    assert separable_parts(gs.X, gs.gradients) is None
+
+
+def test_a_two_feature_sum_is_split_and_each_side_searched_alone() -> None:
+    gs = exact_set("x1*x2/(x1 + x2)", 2, n=600, seed=5, low=0.5)
+    targets = Targets.from_gradient_set(gs)
+    dec = Decomposer(targets, SearchOptions(n_jobs=1), seed=5, deadline=time.perf_counter() + 60)
+    found = dec.run()
+    assert dec.log == ["split: A(x1) + A(x2)"]
+    losses = sorted(targets.loss(f) for f in found)
+    assert losses and losses[0] < 1e-10, losses[:3]
+    # a problem that is no sum costs no search
+    other = Decomposer(Targets.from_gradient_set(exact_set("x2*(x1 + x2)", 2, seed=5, low=0.5)),
+                       SearchOptions(n_jobs=1), seed=5, deadline=time.perf_counter() + 60)
+    assert other.run() == [] and other.evals == 0 and other.log == []
