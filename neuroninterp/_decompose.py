@@ -16,8 +16,9 @@ A problem left with two features (or given with two) may split further when
 the search on it has found no exact formula: if ``T = F(A(z1) + B(z2))`` with
 ``A`` and ``B`` monotone on the data (a product of two one-feature factors is
 such a sum, of logarithms), the ratio of the two target components is
-``A'(z1) / B'(z2)``, so its logarithm is a sum of two one-feature functions. That is tested by fitting Legendre polynomials with and
-without products of the two features' polynomials (``separable_parts``). Then
+``A'(z1) / B'(z2)``, so its logarithm is a sum of two one-feature functions.
+That is tested by fitting Legendre polynomials with and without products of
+the two features' polynomials (``separable_parts``). Then
 ``A`` and ``B`` are known numerically (their slopes from the fit, integrated),
 and each side is searched on its own feature next to the other side's values:
 features ``(z1, b)`` with ``b = B(z2)``, whose target follows from the chain
